@@ -1,0 +1,51 @@
+"""A bounded in-memory TTL cache for the embedded default.
+
+Hand-written (about thirty lines) rather than cachetools: we need a TTL per entry and a bound on
+bytes held, which TTLCache (one TTL for all) does not give."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+
+class MemoryCache:
+    def __init__(self, *, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._bytes = 0
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires < time.monotonic():
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes, *, ttl: int) -> None:
+        self._drop(key)
+        if len(value) > self._max_bytes:
+            return
+        self._entries[key] = (time.monotonic() + ttl, value)
+        self._bytes += len(value)
+        while self._bytes > self._max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    async def delete(self, key: str) -> None:
+        self._drop(key)
+
+    async def delete_prefix(self, prefix: str) -> None:
+        for key in [k for k in self._entries if k.startswith(prefix)]:
+            self._drop(key)
+
+    async def ping(self) -> None:
+        return None
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[1])

@@ -1,0 +1,109 @@
+"""The SQLAlchemy database: one engine, units of work over one transaction each."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from pixelpress.adapters.sql.repositories import (
+    SqlImages,
+    SqlJobs,
+    SqlSessions,
+    SqlUsers,
+    SqlVariants,
+)
+from pixelpress.domain.errors import Unavailable
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: str) -> str:
+    """Accepts URLs as operators write them (`postgresql://…`) and picks our async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(
+            f"Unsupported database URL scheme {parsed.drivername!r}; use one of: sqlite, postgresql"
+        )
+    if parsed.drivername == backend or parsed.drivername in ("postgres",):
+        parsed = parsed.set(drivername=ASYNC_DRIVERS[backend])
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    url = async_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 10})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._conn = await self._engine.connect()
+            await self._conn.begin()
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise Unavailable("The database is unavailable.", dependency="database") from exc
+        self.users = SqlUsers(self._conn)
+        self.sessions = SqlSessions(self._conn)
+        self.images = SqlImages(self._conn)
+        self.variants = SqlVariants(self._conn)
+        self.jobs = SqlJobs(self._conn)
+        return self
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+            self._conn = None
+
+
+class SqlDatabase:
+    def __init__(self, url: str) -> None:
+        self.url = async_url(url)
+        self.engine = create_engine(self.url)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    async def ping(self) -> None:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (OperationalError, DBAPIError, OSError) as exc:
+            raise Unavailable("The database is unavailable.", dependency="database") from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()

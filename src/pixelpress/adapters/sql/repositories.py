@@ -1,0 +1,283 @@
+"""The repositories of ports.py over one SQLAlchemy connection (one unit of work)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pixelpress.adapters.sql.tables import auth_sessions, images, jobs, users, variants
+from pixelpress.domain.errors import Conflict
+from pixelpress.domain.models import (
+    AuthSession,
+    Image,
+    ImageFormat,
+    Job,
+    JobStatus,
+    Page,
+    PageOf,
+    Role,
+    User,
+    Variant,
+    VariantStatus,
+)
+
+
+async def _insert(conn: AsyncConnection, table: Table, entity: Any) -> None:
+    """Inserts a dataclass; a unique-constraint violation becomes a domain Conflict."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(table).values(**asdict(entity)))
+    except IntegrityError as exc:
+        raise Conflict(f"This {table.name[:-1]} already exists.") from exc
+
+
+def _user(row: Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        id=m["id"],
+        username=m["username"],
+        email=m["email"],
+        password_hash=m["password_hash"],
+        role=Role(m["role"]),
+        created_at=m["created_at"],
+        last_login=m["last_login"],
+        disabled=m["disabled"],
+    )
+
+
+def _image(row: Row[Any]) -> Image:
+    m = dict(row._mapping)
+    m["format"] = ImageFormat(m["format"])
+    return Image(**m)
+
+
+def _variant(row: Row[Any]) -> Variant:
+    m = dict(row._mapping)
+    m["status"] = VariantStatus(m["status"])
+    return Variant(**m)
+
+
+def _job(row: Row[Any]) -> Job:
+    m = dict(row._mapping)
+    m["status"] = JobStatus(m["status"])
+    return Job(**m)
+
+
+class SqlUsers:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, user: User) -> None:
+        await _insert(self._c, users, user)
+
+    async def get(self, user_id: str) -> User | None:
+        row = (await self._c.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def find_by_login(self, login: str) -> User | None:
+        key = login.strip().lower()
+        query = select(users).where(or_(func.lower(users.c.username) == key, users.c.email == key))
+        row = (await self._c.execute(query)).first()
+        return _user(row) if row else None
+
+    async def exists(self, *, username: str, email: str) -> tuple[bool, bool]:
+        query = select(users.c.username, users.c.email).where(
+            or_(func.lower(users.c.username) == username.lower(), users.c.email == email.lower())
+        )
+        rows = (await self._c.execute(query)).all()
+        return (
+            any(r.username.lower() == username.lower() for r in rows),
+            any(r.email == email.lower() for r in rows),
+        )
+
+    async def update(self, user: User) -> None:
+        values = asdict(user)
+        del values["id"]
+        await self._c.execute(update(users).where(users.c.id == user.id).values(**values))
+
+
+class SqlSessions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, session: AuthSession) -> None:
+        await _insert(self._c, auth_sessions, session)
+
+    async def get(self, session_id: str) -> AuthSession | None:
+        query = select(auth_sessions).where(auth_sessions.c.id == session_id)
+        row = (await self._c.execute(query)).first()
+        return AuthSession(**row._mapping) if row else None
+
+    async def rotate(self, session_id: str, *, expected_jti: str, new_jti: str) -> bool:
+        result = await self._c.execute(
+            update(auth_sessions)
+            .where(
+                auth_sessions.c.id == session_id,
+                auth_sessions.c.current_refresh_jti == expected_jti,
+                auth_sessions.c.revoked_at.is_(None),
+            )
+            .values(current_refresh_jti=new_jti)
+        )
+        return result.rowcount == 1
+
+    async def revoke(self, session_id: str, at: datetime) -> None:
+        await self._c.execute(
+            update(auth_sessions)
+            .where(auth_sessions.c.id == session_id, auth_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+    async def active_user(self, session_id: str, *, now: datetime) -> User | None:
+        query = (
+            select(users)
+            .join(auth_sessions, auth_sessions.c.user_id == users.c.id)
+            .where(
+                auth_sessions.c.id == session_id,
+                auth_sessions.c.revoked_at.is_(None),
+                auth_sessions.c.expires_at > now,
+            )
+        )
+        row = (await self._c.execute(query)).first()
+        return _user(row) if row else None
+
+
+class SqlImages:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, image: Image) -> None:
+        await _insert(self._c, images, image)
+
+    async def get(self, image_id: str) -> Image | None:
+        row = (await self._c.execute(select(images).where(images.c.id == image_id))).first()
+        return _image(row) if row else None
+
+    async def find_by_filename(self, owner_id: str, filename: str) -> Image | None:
+        query = (
+            select(images)
+            .where(images.c.owner_id == owner_id, images.c.filename == filename)
+            .order_by(images.c.created_at.desc())
+            .limit(1)
+        )
+        row = (await self._c.execute(query)).first()
+        return _image(row) if row else None
+
+    async def list(self, owner_id: str | None, page: Page) -> PageOf[Image]:
+        where = images.c.owner_id == owner_id if owner_id is not None else and_(True)
+        total = (await self._c.execute(select(func.count()).where(where))).scalar_one()
+        query = (
+            select(images)
+            .where(where)
+            .order_by(images.c.created_at.desc(), images.c.id.desc())
+            .offset(page.offset)
+            .limit(page.size)
+        )
+        rows = (await self._c.execute(query)).all()
+        return PageOf(items=[_image(r) for r in rows], page=page, total=total)
+
+    async def delete(self, image_id: str) -> None:
+        # Explicit children first: foreign-key cascades are a backstop, not the plan.
+        await self._c.execute(delete(jobs).where(jobs.c.image_id == image_id))
+        await self._c.execute(delete(variants).where(variants.c.image_id == image_id))
+        await self._c.execute(delete(images).where(images.c.id == image_id))
+
+
+class SqlVariants:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, variant: Variant) -> None:
+        await _insert(self._c, variants, variant)
+
+    async def get(self, variant_id: str) -> Variant | None:
+        row = (await self._c.execute(select(variants).where(variants.c.id == variant_id))).first()
+        return _variant(row) if row else None
+
+    async def find(self, image_id: str, spec_hash: str) -> Variant | None:
+        query = select(variants).where(
+            variants.c.image_id == image_id, variants.c.spec_hash == spec_hash
+        )
+        row = (await self._c.execute(query)).first()
+        return _variant(row) if row else None
+
+    async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Variant]]:
+        query = (
+            select(variants)
+            .where(variants.c.image_id.in_(image_ids))
+            .order_by(variants.c.created_at, variants.c.id)
+        )
+        found: dict[str, list[Variant]] = {image_id: [] for image_id in image_ids}
+        for row in (await self._c.execute(query)).all():
+            found[row.image_id].append(_variant(row))
+        return found
+
+    async def update(self, variant: Variant) -> None:
+        values = asdict(variant)
+        del values["id"]
+        await self._c.execute(update(variants).where(variants.c.id == variant.id).values(**values))
+
+
+class SqlJobs:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, job: Job) -> None:
+        await _insert(self._c, jobs, job)
+
+    async def get(self, job_id: str) -> Job | None:
+        row = (await self._c.execute(select(jobs).where(jobs.c.id == job_id))).first()
+        return _job(row) if row else None
+
+    async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Job]]:
+        query = (
+            select(jobs)
+            .where(jobs.c.image_id.in_(image_ids))
+            .order_by(jobs.c.created_at, jobs.c.id)
+        )
+        found: dict[str, list[Job]] = {image_id: [] for image_id in image_ids}
+        for row in (await self._c.execute(query)).all():
+            found[row.image_id].append(_job(row))
+        return found
+
+    async def claim(self, job_id: str, *, now: datetime, stale_before: datetime) -> Job | None:
+        # One atomic UPDATE ... RETURNING: safe on SQLite (no SKIP LOCKED) and PostgreSQL alike.
+        query = (
+            update(jobs)
+            .where(jobs.c.id == job_id, _claimable(stale_before))
+            .values(status=JobStatus.PROCESSING, started_at=now, attempts=jobs.c.attempts + 1)
+            .returning(*jobs.c)
+        )
+        row = (await self._c.execute(query)).first()
+        return _job(row) if row else None
+
+    async def finish(
+        self, job_id: str, status: JobStatus, *, now: datetime, error: str | None = None
+    ) -> None:
+        await self._c.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(status=status, finished_at=now, error=error)
+        )
+
+    async def requeue(self, job_id: str, error: str) -> None:
+        await self._c.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(status=JobStatus.QUEUED, started_at=None, error=error)
+        )
+
+    async def unfinished(self, *, stale_before: datetime) -> list[str]:
+        query = select(jobs.c.id).where(_claimable(stale_before)).order_by(jobs.c.created_at)
+        return list((await self._c.execute(query)).scalars())
+
+
+def _claimable(stale_before: datetime) -> Any:
+    return or_(
+        jobs.c.status == JobStatus.QUEUED,
+        and_(jobs.c.status == JobStatus.PROCESSING, jobs.c.started_at < stale_before),
+    )

@@ -1,0 +1,116 @@
+"""ObjectStorage over obstore: LocalStore on the embedded default, S3Store in production."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import obstore
+from obstore.exceptions import BaseError
+from obstore.store import LocalStore, MemoryStore
+
+from pixelpress.domain.errors import NotFound, Unavailable
+
+SCHEMES = ("file", "memory")
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    return Unavailable("Object storage is unavailable.", dependency="storage")
+
+
+class ObstoreStorage:
+    def __init__(self, store: Any, *, can_sign: bool) -> None:
+        self._store = store
+        self._can_sign = can_sign
+
+    @classmethod
+    def from_url(cls, url: str) -> ObstoreStorage:
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            root = Path(parsed.path)
+            root.mkdir(parents=True, exist_ok=True)
+            return cls(LocalStore(root, mkdir=True), can_sign=False)
+        if parsed.scheme == "memory":
+            return cls(MemoryStore(), can_sign=False)
+        raise ValueError(
+            f"Unsupported storage URL scheme {parsed.scheme!r}; use one of: {', '.join(SCHEMES)}"
+        )
+
+    async def put(self, key: str, data: bytes) -> None:
+        try:
+            await obstore.put_async(self._store, key, data)
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def put_file(self, key: str, path: Path) -> None:
+        try:
+            await obstore.put_async(self._store, key, path)
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def get(self, key: str) -> bytes:
+        try:
+            result = await obstore.get_async(self._store, key)
+            return bytes(await result.bytes_async())
+        except FileNotFoundError as exc:
+            raise NotFound("Stored object not found.", code="object_not_found") from exc
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        try:
+            result = await obstore.get_async(self._store, key)
+        except FileNotFoundError as exc:
+            raise NotFound("Stored object not found.", code="object_not_found") from exc
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        async for chunk in result.stream(min_chunk_size=256 * 1024):
+            yield bytes(chunk)
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await obstore.head_async(self._store, key)
+        except FileNotFoundError:
+            return False
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return True
+
+    async def delete(self, key: str) -> None:
+        try:
+            await obstore.delete_async(self._store, key)
+        except FileNotFoundError:
+            return
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def delete_prefix(self, prefix: str) -> None:
+        try:
+            keys = [
+                meta["path"]
+                async for batch in obstore.list(self._store, prefix=prefix)
+                for meta in batch
+            ]
+            if keys:
+                await obstore.delete_async(self._store, keys)
+        except FileNotFoundError:
+            return
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+    async def presigned_url(self, key: str, *, expires_in: int, filename: str) -> str | None:
+        if not self._can_sign:
+            return None
+        from datetime import timedelta
+
+        url = await obstore.sign_async(self._store, "GET", key, timedelta(seconds=expires_in))
+        return str(url)
+
+    async def ping(self) -> None:
+        try:
+            await asyncio.wait_for(self.exists("__ping__"), timeout=5)
+        except TimeoutError as exc:
+            raise _unavailable(exc) from exc

@@ -1,0 +1,74 @@
+"""create_app: the FastAPI application around one Services."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+
+from pixelpress import __version__
+from pixelpress.api import errors
+from pixelpress.api.body_limit import BodyLimitMiddleware
+from pixelpress.api.ratelimit import UPLOAD, Buckets, RateLimitMiddleware
+from pixelpress.api.routes import auth, files, health, images
+from pixelpress.bootstrap import Services, build_services
+from pixelpress.settings import Settings
+
+JSON_BODY_LIMIT = 1024 * 1024
+MULTIPART_OVERHEAD = 128 * 1024
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(auth.router)
+    router.include_router(images.router)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """With `services`, the caller owns their lifetime (tests); otherwise the app builds them from
+    `settings` at start-up and closes them at shutdown."""
+    settings = services.settings if services is not None else (settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        async with build_services(settings) as built:
+            app.state.services = built
+            yield
+
+    app = FastAPI(
+        title="Pixelpress",
+        version=__version__,
+        description="Self-hosted image processing: accounts, an image library, transformations.",
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    errors.install(app)
+    app.include_router(api_router(), prefix="/api/v1")
+    app.include_router(api_router(), prefix="/api", include_in_schema=False)
+    app.include_router(files.router)
+    app.include_router(health.router)
+
+    upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit_for=lambda path: upload_limit if UPLOAD.match(path) else JSON_BODY_LIMIT,
+    )
+    app.add_middleware(
+        RateLimitMiddleware,
+        limiter=lambda: app.state.services.rate_limiter,
+        tokens=lambda: app.state.services.tokens,
+        buckets=Buckets(
+            default=settings.rate_limit_default,
+            login=settings.rate_limit_login,
+            upload=settings.rate_limit_upload,
+            transform=settings.rate_limit_transform,
+        ),
+        trusted_proxies=settings.trusted_proxies,
+    )
+    return app

@@ -1,0 +1,74 @@
+"""Annotated dependencies: the services, the caller, paging."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from pixelpress.bootstrap import Services
+from pixelpress.domain.errors import Forbidden, Unauthenticated
+from pixelpress.domain.models import Page, User
+from pixelpress.usecases import accounts
+
+ACCESS_COOKIE = "access_token"
+REFRESH_COOKIE = "refresh_token"
+CSRF_COOKIE = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def presented_token(request: Request) -> str:
+    """The bearer token, or the cookie's; cookie-authenticated unsafe requests need the CSRF
+    header to match the CSRF cookie (double submit), since browsers send cookies on their own."""
+    token = bearer_token(request)
+    if token is not None:
+        return token
+    token = request.cookies.get(ACCESS_COOKIE)
+    if not token:
+        raise Unauthenticated("Authentication is required.", code="not_authenticated")
+    if request.method not in SAFE_METHODS:
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        given = request.headers.get(CSRF_HEADER, "")
+        if not expected or not hmac.compare_digest(expected, given):
+            raise Forbidden(
+                "Cookie-authenticated requests that change data need the X-CSRF-Token header.",
+                code="csrf_failed",
+            )
+    return token
+
+
+async def current_user(request: Request, services: ServicesDep) -> User:
+    return await accounts.authenticate(
+        token=presented_token(request), db=services.db, tokens=services.tokens, clock=services.clock
+    )
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def paging(
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Page:
+    return Page(number=page, size=limit)
+
+
+Paging = Annotated[Page, Depends(paging)]

@@ -1,0 +1,129 @@
+"""Rate limits on every request: a default bucket per caller, stricter ones for login, uploads
+and transformations. Every response carries the RateLimit-* headers of its tightest bucket."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pixelpress.api.errors import render_domain_error
+from pixelpress.domain.errors import DomainError, RateLimited, Unauthenticated
+from pixelpress.ports import RateLimiter, RateLimitResult, TokenService
+
+UNLIMITED = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
+UPLOAD = re.compile(r"^/api(/v1)?/images(/upload)?/?$")
+TRANSFORM = re.compile(r"^/api(/v1)?/images/[^/]+/(transform|process)/?$")
+LOGIN = re.compile(r"^/api(/v1)?/auth/(login|register|refresh)/?$")
+
+
+@dataclass(frozen=True)
+class Buckets:
+    default: int
+    login: int
+    upload: int
+    transform: int
+
+
+def client_address(scope: Scope, trusted: list[str]) -> str:
+    """The socket's address, or, behind a trusted proxy, the last untrusted X-Forwarded-For hop."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def is_trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in networks)
+
+    if not networks or not is_trusted(peer):
+        return str(peer)
+    forwarded = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode("latin-1")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            return hop
+    return str(peer)
+
+
+class RateLimitMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: Callable[[], RateLimiter],
+        tokens: Callable[[], TokenService],
+        buckets: Buckets,
+        trusted_proxies: list[str],
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.tokens = tokens
+        self.buckets = buckets
+        self.trusted = trusted_proxies
+
+    def _caller(self, scope: Scope) -> str:
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        if token is None:
+            cookie = headers.get(b"cookie", b"").decode("latin-1")
+            match = re.search(r"(?:^|;\s*)access_token=([^;]+)", cookie)
+            token = match.group(1) if match else None
+        if token:
+            try:
+                user_id, _ = self.tokens().read_access(token)
+                return f"user:{user_id}"
+            except Unauthenticated:
+                pass
+        return f"ip:{client_address(scope, self.trusted)}"
+
+    async def _check(self, scope: Scope) -> RateLimitResult:
+        path, method = scope["path"], scope["method"]
+        caller = self._caller(scope)
+        limiter = self.limiter()
+        tightest = await limiter.hit("default", caller, limit=self.buckets.default, per_seconds=60)
+        special: tuple[str, int] | None = None
+        if method == "POST" and LOGIN.match(path):
+            special = ("login", self.buckets.login)
+            caller = f"ip:{client_address(scope, self.trusted)}"
+        elif method in ("POST", "PUT") and UPLOAD.match(path):
+            special = ("upload", self.buckets.upload)
+        elif method == "POST" and TRANSFORM.match(path):
+            special = ("transform", self.buckets.transform)
+        if tightest.allowed and special is not None:
+            result = await limiter.hit(special[0], caller, limit=special[1], per_seconds=60)
+            if not result.allowed or result.remaining < tightest.remaining:
+                tightest = result
+        return tightest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED):
+            await self.app(scope, receive, send)
+            return
+        try:
+            result = await self._check(scope)
+        except DomainError as exc:
+            await render_domain_error(exc)(scope, receive, send)
+            return
+        headers = [
+            (b"ratelimit-limit", str(result.limit).encode()),
+            (b"ratelimit-remaining", str(result.remaining).encode()),
+            (b"ratelimit-reset", str(result.reset_after).encode()),
+        ]
+        if not result.allowed:
+            response = render_domain_error(RateLimited(retry_after=max(1, result.reset_after)))
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

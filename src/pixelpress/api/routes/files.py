@@ -1,0 +1,73 @@
+"""/files/…: our own signed, expiring download links for stores that cannot sign (local files)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from pixelpress.api.deps import ServicesDep
+from pixelpress.bootstrap import Services
+from pixelpress.domain import signing
+from pixelpress.domain.errors import Forbidden
+from pixelpress.domain.models import MEDIA_TYPES
+
+router = APIRouter(tags=["files"])
+
+
+def _message(key: str, name: str) -> str:
+    return f"{key}|{name}"
+
+
+async def download_url(
+    services: Services, request: Request, key: str, filename: str
+) -> tuple[str, datetime]:
+    """A presigned URL from the store, or our own signed /files link; and when it expires."""
+    ttl = services.settings.download_url_seconds
+    expires = int(services.clock.now().timestamp()) + ttl
+    presigned = await services.storage.presigned_url(key, expires_in=ttl, filename=filename)
+    if presigned is not None:
+        return presigned, datetime.fromtimestamp(expires, UTC)
+    signature = signing.sign(services.secret_key, _message(key, filename), expires)
+    base = services.settings.public_url or str(request.base_url)
+    url = (
+        f"{base.rstrip('/')}/files/{quote(key)}"
+        f"?name={quote(filename)}&expires={expires}&signature={signature}"
+    )
+    return url, datetime.fromtimestamp(expires, UTC)
+
+
+@router.get("/files/{key:path}", include_in_schema=False)
+async def get_file(
+    key: str,
+    services: ServicesDep,
+    expires: int = Query(),
+    signature: str = Query(max_length=128),
+    name: str = Query(default="", max_length=300),
+) -> StreamingResponse:
+    ok = signing.verify(
+        services.secret_key, _message(key, name), expires, signature, now=time.time()
+    )
+    if not ok:
+        raise Forbidden("This download link is invalid or has expired.", code="invalid_signature")
+    ext = key.rsplit(".", 1)[-1] if "." in key.rsplit("/", 1)[-1] else ""
+    stream = services.storage.stream(key)
+    first = await anext(stream)  # raises NotFound before the response starts
+
+    async def body() -> object:
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if name:
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
+    media = MEDIA_TYPES.get(ext) or MEDIA_TYPES.get(name.rsplit(".", 1)[-1].lower(), "")
+    return StreamingResponse(
+        body(),  # type: ignore[arg-type]
+        media_type=media or "application/octet-stream",
+        headers=headers,
+    )

@@ -1,0 +1,39 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from pixelpress.api.deps import ServicesDep
+from pixelpress.api.errors import error_response
+from pixelpress.domain.errors import Unavailable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(services: ServicesDep) -> JSONResponse:
+    checks = {
+        "database": services.db.ping,
+        "storage": services.storage.ping,
+        "queue": services.queue.ping,
+        "cache": services.cache.ping,
+    }
+    for name, ping in checks.items():
+        try:
+            await ping()
+        except Unavailable:
+            return error_response(
+                503,
+                f"Not ready: the {name} does not answer.",
+                "not_ready",
+                {"dependency": name},
+                {"Retry-After": "5"},
+            )
+    return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})

@@ -1,0 +1,146 @@
+"""/images and /jobs: the image library, transformations and their jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.responses import JSONResponse
+
+from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.routes.files import download_url
+from pixelpress.api.schemas import (
+    DownloadOut,
+    ImageOut,
+    ImagePage,
+    JobOut,
+    StatusOut,
+    TransformOut,
+    UploadOut,
+    VariantOut,
+)
+from pixelpress.api.uploads import receive_upload
+from pixelpress.domain.spec import parse_spec
+from pixelpress.usecases import images, transforms
+
+router = APIRouter(tags=["images"])
+
+
+def _status_url(image_id: str) -> str:
+    return f"/api/v1/images/{image_id}/status"
+
+
+@router.post("/images", status_code=201, response_model=UploadOut)
+@router.post("/images/upload", status_code=201, response_model=UploadOut, include_in_schema=False)
+async def upload(request: Request, user: CurrentUser, services: ServicesDep) -> JSONResponse:
+    s = services
+    async with receive_upload(request, limit=s.settings.max_upload_bytes) as received:
+        spec = parse_spec(received.spec) if received.spec is not None else None
+        view, queued = await images.upload_image(
+            received.upload,
+            user=user,
+            spec=spec,
+            db=s.db,
+            storage=s.storage,
+            processor=s.processor,
+            queue=s.queue,
+            clock=s.clock,
+            limits=s.settings.limits,
+        )
+    out = UploadOut(
+        message="Image uploaded successfully.", imageId=view.image.id, image=ImageOut.of(view)
+    )
+    status = 201
+    if queued is not None:
+        out.jobId = queued.job.id if queued.job else None
+        out.statusUrl = _status_url(view.image.id)
+        status = 202
+    return JSONResponse(out.model_dump(mode="json"), status_code=status)
+
+
+@router.get("/images", response_model=ImagePage)
+async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> ImagePage:
+    found = await images.list_images(user=user, page=page, db=services.db)
+    return ImagePage(
+        items=[ImageOut.of(v) for v in found.items],
+        page=page.number,
+        limit=page.size,
+        total=found.total,
+        pages=found.pages,
+    )
+
+
+@router.get("/images/{image_id}", response_model=ImageOut)
+async def get_image(image_id: str, user: CurrentUser, services: ServicesDep) -> ImageOut:
+    return ImageOut.of(await images.get_image(image_id, user=user, db=services.db))
+
+
+@router.delete("/images/{image_id}", status_code=204)
+async def delete_image(image_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+    await images.delete_image(
+        image_id, user=user, db=services.db, storage=services.storage, cache=services.cache
+    )
+    return Response(status_code=204)
+
+
+@router.post("/images/{image_id}/transform", response_model=TransformOut, status_code=202)
+@router.post(
+    "/images/{image_id}/process",
+    response_model=TransformOut,
+    status_code=202,
+    include_in_schema=False,
+)
+async def transform(
+    image_id: str,
+    user: CurrentUser,
+    services: ServicesDep,
+    payload: dict[str, Any] = Body(),
+) -> JSONResponse:
+    queued = await transforms.request_transform(
+        image_id,
+        parse_spec(payload),
+        user=user,
+        db=services.db,
+        queue=services.queue,
+        clock=services.clock,
+        limits=services.settings.limits,
+    )
+    done = queued.job is None
+    out = TransformOut(
+        message=(
+            f"Image {image_id} was already processed with this specification."
+            if done
+            else f"Processing started for image {image_id}."
+        ),
+        variantId=queued.variant.id,
+        jobId=queued.job.id if queued.job else None,
+        statusUrl=_status_url(image_id),
+        variant=VariantOut.of(queued.variant),
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=200 if done else 202)
+
+
+@router.get("/images/{image_id}/status", response_model=StatusOut)
+async def image_status(image_id: str, user: CurrentUser, services: ServicesDep) -> StatusOut:
+    view = await images.get_image(image_id, user=user, db=services.db)
+    return StatusOut(
+        imageId=view.image.id, status=view.status, jobs=[JobOut.of(j) for j in view.jobs]
+    )
+
+
+@router.get("/images/{image_id}/download", response_model=DownloadOut)
+async def download(
+    image_id: str,
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+    variant: str | None = None,
+) -> DownloadOut:
+    found = await images.find_download(image_id, variant, user=user, db=services.db)
+    url, expires_at = await download_url(services, request, found.key, found.filename)
+    return DownloadOut(downloadUrl=url, expiresAt=expires_at)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+async def get_job(job_id: str, user: CurrentUser, services: ServicesDep) -> JobOut:
+    return JobOut.of(await transforms.get_job(job_id, user=user, db=services.db))

@@ -1,0 +1,192 @@
+"""Request and response bodies of the HTTP API (see shared/api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from pixelpress.domain.models import Job, JobStatus, User, Variant
+from pixelpress.usecases.images import ImageView
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(Strict):
+    username: str = Field(max_length=64)
+    email: EmailStr
+    password: str = Field(max_length=256)
+
+
+class LoginIn(Strict):
+    username: str | None = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254)
+    password: str = Field(max_length=256)
+    remember_me: bool = False
+
+
+class RefreshIn(Strict):
+    refresh_token: str | None = Field(default=None, max_length=4096)
+
+
+class LogoutIn(Strict):
+    token: str | None = Field(default=None, max_length=4096)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    email: str
+    role: str
+    created_at: datetime
+    last_login: datetime | None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            role=user.role,
+            created_at=user.created_at,
+            last_login=user.last_login,
+        )
+
+
+class AuthOut(BaseModel):
+    message: str
+    user: UserOut
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+
+
+class MessageOut(BaseModel):
+    message: str
+
+
+class VariantOut(BaseModel):
+    id: str
+    status: str
+    format: str
+    width: int | None
+    height: int | None
+    size: int | None
+    spec: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, v: Variant) -> VariantOut:
+        return cls(
+            id=v.id,
+            status=v.status,
+            format=v.format,
+            width=v.width,
+            height=v.height,
+            size=v.size,
+            spec=v.spec,
+            created_at=v.created_at,
+        )
+
+
+class ImageOut(BaseModel):
+    id: str
+    filename: str
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int
+    content_hash: str
+    created_at: datetime
+    status: str
+    url: str
+    variants: list[VariantOut]
+    placeholder: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, view: ImageView) -> ImageOut:
+        image = view.image
+        return cls(
+            id=image.id,
+            filename=image.filename,
+            format=image.format,
+            width=image.width,
+            height=image.height,
+            frames=image.frames,
+            size=image.size,
+            content_hash=image.content_hash,
+            created_at=image.created_at,
+            status=view.status,
+            url=f"/api/v1/images/{image.id}",
+            variants=[VariantOut.of(v) for v in view.variants],
+        )
+
+
+class ImagePage(BaseModel):
+    items: list[ImageOut]
+    page: int
+    limit: int
+    total: int
+    pages: int
+
+
+class UploadOut(BaseModel):
+    message: str
+    imageId: str
+    image: ImageOut
+    jobId: str | None = None
+    statusUrl: str | None = None
+
+
+def job_status(status: JobStatus) -> str:
+    return "in progress" if status is JobStatus.PROCESSING else str(status)
+
+
+class JobOut(BaseModel):
+    id: str
+    imageId: str
+    status: str
+    variantId: str
+    attempts: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(
+            id=job.id,
+            imageId=job.image_id,
+            status=job_status(job.status),
+            variantId=job.variant_id,
+            attempts=job.attempts,
+            error=job.error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+
+
+class TransformOut(BaseModel):
+    message: str
+    variantId: str
+    jobId: str | None
+    statusUrl: str
+    variant: VariantOut
+
+
+class StatusOut(BaseModel):
+    imageId: str
+    status: str
+    jobs: list[JobOut]
+
+
+class DownloadOut(BaseModel):
+    downloadUrl: str
+    expiresAt: datetime

@@ -1,0 +1,137 @@
+"""The composition root: Settings -> Services. The one place that picks and builds adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import anyio
+
+from pixelpress.adapters.cache_memory import MemoryCache
+from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
+from pixelpress.adapters.processor_vips import VipsImageProcessor
+from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
+from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
+from pixelpress.adapters.sql.database import SqlDatabase
+from pixelpress.adapters.sql.migrate import upgrade
+from pixelpress.adapters.storage_obstore import ObstoreStorage
+from pixelpress.adapters.tokens_jwt import JwtTokenService
+from pixelpress.domain.clock import SystemClock
+from pixelpress.ports import Cache, Clock
+from pixelpress.settings import Settings
+from pixelpress.usecases.accounts import SessionTtl
+from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
+
+log = logging.getLogger(__name__)
+
+CACHE_SCHEMES = ("memory",)
+
+
+def build_cache(url: str) -> Cache:
+    scheme = urlparse(url).scheme
+    if scheme == "memory":
+        return MemoryCache()
+    raise ValueError(
+        f"Unsupported cache URL scheme {scheme!r}; use one of: {', '.join(CACHE_SCHEMES)}"
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: SqlDatabase
+    storage: ObstoreStorage
+    queue: TaskiqJobQueue
+    cache: Cache
+    rate_limiter: LimitsRateLimiter
+    processor: VipsImageProcessor
+    hasher: PwdlibPasswordHasher
+    tokens: JwtTokenService
+    secret_key: str
+    runner: JobRunner
+    session_ttl: SessionTtl
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def run_job(self, job_id: str) -> None:
+        await run_job(job_id, runner=self.runner)
+
+
+async def _sweep(services: Services) -> None:
+    """Publishes lost or abandoned jobs again, for as long as the process lives."""
+    while True:
+        await asyncio.sleep(services.settings.job_sweep_seconds)
+        try:
+            await republish_unfinished(runner=services.runner, queue=services.queue)
+        except Exception:  # a sweep that fails now will run again next time
+            log.exception("job sweep failed")
+
+
+@contextlib.asynccontextmanager
+async def build_services(
+    settings: Settings, *, clock: Clock | None = None, consume: bool = True, migrate: bool = True
+) -> AsyncIterator[Services]:
+    """Builds every adapter from settings, runs migrations, starts the queue (consuming jobs in
+    this process when `consume`), and recovers unfinished jobs. Closes everything on exit."""
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.resolved_secret_key()
+    cpu = anyio.CapacityLimiter(settings.cpu_threads)
+    db = SqlDatabase(settings.resolved_database_url())
+    storage = ObstoreStorage.from_url(settings.resolved_storage_url())
+    queue = TaskiqJobQueue.from_url(settings.queue_url)
+    cache = build_cache(settings.cache_url)
+    processor = VipsImageProcessor(settings.limits, threads=settings.cpu_threads)
+    runner = JobRunner(
+        db=db,
+        storage=storage,
+        processor=processor,
+        clock=clock,
+        stale_seconds=settings.job_stale_seconds,
+        max_attempts=settings.job_max_attempts,
+        orphaned_before=clock.now() if queue.in_process else None,
+    )
+    services = Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        storage=storage,
+        queue=queue,
+        cache=cache,
+        rate_limiter=LimitsRateLimiter(settings.ratelimit_url or settings.cache_url),
+        processor=processor,
+        hasher=PwdlibPasswordHasher(cpu),
+        tokens=JwtTokenService(
+            secret,
+            clock,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_ttl=timedelta(minutes=settings.access_token_minutes),
+            refresh_ttl=timedelta(days=settings.refresh_token_days),
+        ),
+        secret_key=secret,
+        runner=runner,
+        session_ttl=SessionTtl(
+            normal=timedelta(days=settings.refresh_token_days),
+            remember_me=timedelta(days=settings.remember_me_days),
+        ),
+    )
+    try:
+        if migrate:
+            await upgrade(db.engine)
+        await queue.start(services.run_job, consume=consume)
+        if consume:
+            await republish_unfinished(runner=runner, queue=queue)
+            services._background.append(asyncio.create_task(_sweep(services)))
+        yield services
+    finally:
+        for task in services._background:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await queue.stop()
+        await db.close()

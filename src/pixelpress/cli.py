@@ -1,0 +1,87 @@
+"""The `pixelpress` command: serve, migrate, users."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from pixelpress.settings import Settings
+
+app = typer.Typer(help="Pixelpress: a self-hosted image processing service.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", envvar="HOST", help="Interface to listen on."),
+    port: int = typer.Option(8000, envvar="PORT", help="Port to listen on."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Run the HTTP API (on the embedded default, it also runs the jobs)."""
+    import uvicorn
+
+    from pixelpress.api.app import create_app
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(create_app(Settings()), host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (the server also does this at start)."""
+    from pixelpress.adapters.sql.database import SqlDatabase
+    from pixelpress.adapters.sql.migrate import upgrade
+
+    async def run() -> None:
+        settings = Settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = SqlDatabase(settings.resolved_database_url())
+        try:
+            await upgrade(db.engine)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    typer.echo("Database is up to date.")
+
+
+@users_app.command("create-admin")
+def create_admin(
+    username: str = typer.Option(..., prompt=True),
+    email: str = typer.Option(..., prompt=True),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a user with the admin role."""
+    from pixelpress.bootstrap import build_services
+    from pixelpress.domain.errors import DomainError
+    from pixelpress.domain.models import Role
+    from pixelpress.usecases.accounts import create_user
+
+    async def run() -> str:
+        async with build_services(Settings(), consume=False) as s:
+            user = await create_user(
+                username=username,
+                email=email,
+                password=password,
+                role=Role.ADMIN,
+                db=s.db,
+                hasher=s.hasher,
+                clock=s.clock,
+            )
+            return user.id
+
+    try:
+        user_id = asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Admin {username} created ({user_id}).")
+
+
+def main() -> None:
+    app()

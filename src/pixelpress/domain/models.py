@@ -1,0 +1,187 @@
+"""Entities (dataclasses) and value objects (frozen dataclasses) of Pixelpress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class ImageFormat(StrEnum):
+    """Formats we read. Output formats are `domain.spec.OutputFormat`."""
+
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+    GIF = "gif"
+    AVIF = "avif"
+    TIFF = "tiff"
+
+
+MEDIA_TYPES: dict[str, str] = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
+    "tiff": "image/tiff",
+}
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.PROCESSED, JobStatus.FAILED)
+
+
+class VariantStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Upload and output limits; every edge/pixel/frame bound in one place."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    max_edge: int = 12_000
+    max_frames: int = 100
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a file is, read from its bytes. Width and height are as displayed (upright)."""
+
+    format: ImageFormat
+    width: int
+    height: int
+    frames: int = 1
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The result of checking an upload. `cleaned` holds replacement bytes when the file had to be
+    rewritten (EXIF orientation applied, GPS and other metadata stripped); None keeps the file."""
+
+    info: ImageInfo
+    cleaned: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+
+@dataclass
+class User:
+    id: str
+    username: str
+    email: str
+    password_hash: str
+    role: Role
+    created_at: datetime
+    last_login: datetime | None = None
+    disabled: bool = False
+
+
+@dataclass
+class AuthSession:
+    """One login: the family of refresh tokens it produced, and the access tokens tied to it."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    current_refresh_jti: str
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class Image:
+    id: str
+    owner_id: str
+    filename: str
+    format: ImageFormat
+    width: int
+    height: int
+    size: int
+    content_hash: str
+    storage_key: str
+    created_at: datetime
+    frames: int = 1
+
+
+@dataclass
+class Variant:
+    id: str
+    image_id: str
+    spec_hash: str
+    spec: dict[str, object]
+    storage_key: str
+    format: str
+    status: VariantStatus
+    created_at: datetime
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None
+
+
+@dataclass
+class Job:
+    id: str
+    image_id: str
+    variant_id: str
+    owner_id: str
+    status: JobStatus
+    created_at: datetime
+    attempts: int = 0
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+@dataclass(frozen=True)
+class PageOf(Generic[T]):
+    items: list[T]
+    page: Page
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return (self.total + self.page.size - 1) // self.page.size
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int

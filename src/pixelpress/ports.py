@@ -1,0 +1,260 @@
+"""Every port of Pixelpress, as a Protocol in domain words. No library type crosses these."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self
+
+from pixelpress.domain.models import (
+    AuthSession,
+    Image,
+    Ingested,
+    Job,
+    JobStatus,
+    Page,
+    PageOf,
+    Rendered,
+    User,
+    Variant,
+)
+
+if TYPE_CHECKING:
+    from pixelpress.domain.spec import TransformSpec
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Aware UTC now."""
+        ...
+
+
+# --- persistence -----------------------------------------------------------------------------
+
+
+# `add` raises Conflict when a unique key (username, email, image+spec) is taken.
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None: ...
+    async def get(self, user_id: str) -> User | None: ...
+    async def find_by_login(self, login: str) -> User | None:
+        """A user by username or email (case-insensitive)."""
+        ...
+
+    async def exists(self, *, username: str, email: str) -> tuple[bool, bool]:
+        """(username taken, email taken)."""
+        ...
+
+    async def update(self, user: User) -> None: ...
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: AuthSession) -> None: ...
+    async def get(self, session_id: str) -> AuthSession | None: ...
+    async def rotate(self, session_id: str, *, expected_jti: str, new_jti: str) -> bool:
+        """Atomically move the session's current refresh token from `expected_jti` to `new_jti`.
+        False when the current one is not `expected_jti` (a spent token was presented)."""
+        ...
+
+    async def revoke(self, session_id: str, at: datetime) -> None: ...
+    async def active_user(self, session_id: str, *, now: datetime) -> User | None:
+        """The user of a live (not revoked, not expired) session, or None."""
+        ...
+
+
+class ImageRepository(Protocol):
+    async def add(self, image: Image) -> None: ...
+    async def get(self, image_id: str) -> Image | None: ...
+    async def find_by_filename(self, owner_id: str, filename: str) -> Image | None: ...
+    async def list(self, owner_id: str | None, page: Page) -> PageOf[Image]:
+        """Newest first; `owner_id` None lists every user's images."""
+        ...
+
+    async def delete(self, image_id: str) -> None:
+        """Removes the image row with its variants and jobs."""
+        ...
+
+
+class VariantRepository(Protocol):
+    async def add(self, variant: Variant) -> None: ...
+    async def get(self, variant_id: str) -> Variant | None: ...
+    async def find(self, image_id: str, spec_hash: str) -> Variant | None: ...
+    async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Variant]]:
+        """Oldest first, for each image id given."""
+        ...
+
+    async def update(self, variant: Variant) -> None: ...
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> None: ...
+    async def get(self, job_id: str) -> Job | None: ...
+    async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Job]]:
+        """Oldest first, for each image id given."""
+        ...
+
+    async def claim(self, job_id: str, *, now: datetime, stale_before: datetime) -> Job | None:
+        """Atomically move a job to `processing` if it is queued, or processing but stale
+        (started before `stale_before`). None when it is finished or being worked on."""
+        ...
+
+    async def finish(
+        self, job_id: str, status: JobStatus, *, now: datetime, error: str | None = None
+    ) -> None: ...
+    async def requeue(self, job_id: str, error: str) -> None: ...
+    async def unfinished(self, *, stale_before: datetime) -> list[str]:
+        """Ids of jobs queued, or processing since before `stale_before`: work to publish again."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    users: UserRepository
+    sessions: SessionRepository
+    images: ImageRepository
+    variants: VariantRepository
+    jobs: JobRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Rolls back unless `commit` was called."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class Database(Protocol):
+    def unit_of_work(self) -> UnitOfWork: ...
+    async def ping(self) -> None: ...
+
+
+# --- blobs, queue, cache, limits ---------------------------------------------------------------
+
+
+class ObjectStorage(Protocol):
+    async def put(self, key: str, data: bytes) -> None: ...
+    async def put_file(self, key: str, path: Path) -> None:
+        """Streams a local file into the store."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Raises NotFound when there is no such object."""
+        ...
+
+    def stream(self, key: str) -> AsyncIterator[bytes]:
+        """The object in chunks; raises NotFound when there is no such object."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+    async def delete(self, key: str) -> None:
+        """Idempotent: deleting a missing object is not an error."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> None: ...
+    async def presigned_url(self, key: str, *, expires_in: int, filename: str) -> str | None:
+        """A URL the store itself signs, or None when it cannot (then we sign our own)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+
+JobHandler = Callable[[str], Awaitable[None]]
+
+
+class JobQueue(Protocol):
+    async def publish(self, job_id: str) -> None: ...
+    async def start(self, handler: JobHandler, *, consume: bool) -> None:
+        """Connects; with `consume`, delivers published job ids to `handler`."""
+        ...
+
+    async def stop(self) -> None: ...
+    async def ping(self) -> None: ...
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, *, ttl: int) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    async def delete_prefix(self, prefix: str) -> None: ...
+    async def ping(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int
+    """Seconds until the window frees a slot."""
+
+
+class RateLimiter(Protocol):
+    async def hit(
+        self, bucket: str, key: str, *, limit: int, per_seconds: int
+    ) -> RateLimitResult: ...
+
+
+# --- CPU work ------------------------------------------------------------------------------------
+
+
+class ImageProcessor(Protocol):
+    """pyvips behind a bounded thread pool; every method is safe to await on the event loop."""
+
+    async def ingest(self, path: Path) -> Ingested:
+        """Validates an uploaded file from its bytes and readies it for storage.
+
+        Raises InvalidInput (code `invalid_image`) for empty, corrupt or truncated files,
+        UnsupportedMedia for anything but JPEG, PNG, WebP, GIF, AVIF, TIFF, and TooLarge when
+        the declared dimensions or frame count pass the limits (checked before any decode)."""
+        ...
+
+    async def render(
+        self,
+        source: bytes,
+        spec: TransformSpec,
+        *,
+        watermark: bytes | None = None,
+    ) -> Rendered:
+        """Applies `spec` in the documented order; output is upright, sRGB, metadata stripped.
+        Raises Unprocessable when the final output passes the limits."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password: str, hashed: str) -> tuple[bool, str | None]:
+        """(matches, a new hash when the stored one should be upgraded, e.g. bcrypt to argon2)."""
+        ...
+
+    async def dummy_verify(self) -> None:
+        """Spends the time of one verification, so unknown users cost the same as known ones."""
+        ...
+
+
+class TokenService(Protocol):
+    def issue(
+        self,
+        user_id: str,
+        session_id: str,
+        *,
+        refresh_jti: str,
+        refresh_ttl: timedelta | None = None,
+    ) -> tuple[str, str, int]:
+        """(access token, refresh token, access lifetime in seconds)."""
+        ...
+
+    def read_access(self, token: str) -> tuple[str, str]:
+        """(user id, session id); raises Unauthenticated for anything but a valid access token."""
+        ...
+
+    def read_refresh(self, token: str) -> tuple[str, str, str]:
+        """(user id, session id, refresh jti); raises Unauthenticated likewise."""
+        ...

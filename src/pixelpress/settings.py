@@ -1,0 +1,91 @@
+"""The only Settings. Built by the composition root (or a test), never at import time."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pixelpress.domain.models import ImageLimits
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PIXELPRESS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Path("var")
+    """Where the embedded default keeps its database, blobs and secret key."""
+
+    database_url: str = ""
+    storage_url: str = ""
+    queue_url: str = "memory://"
+    cache_url: str = "memory://"
+    ratelimit_url: str = ""
+    """Empty: follow the cache (memory, or the same Redis)."""
+    secret_key: str = ""
+    public_url: str = ""
+    """Base URL used in links we hand out; empty means the request's own base URL."""
+
+    # tokens
+    jwt_issuer: str = "pixelpress"
+    jwt_audience: str = "pixelpress-api"
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    remember_me_days: int = 30
+    cookie_secure: bool = False
+
+    # images
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    max_edge: int = 12_000
+    max_frames: int = 100
+    download_url_seconds: int = 3600
+
+    # work
+    cpu_threads: int = Field(default=2, ge=1)
+    job_stale_seconds: int = 300
+    job_sweep_seconds: int = 60
+    job_max_attempts: int = 3
+
+    # rate limits: requests per minute
+    rate_limit_default: int = 100
+    rate_limit_login: int = 10
+    rate_limit_transform: int = 30
+    rate_limit_upload: int = 30
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @property
+    def limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_bytes=self.max_upload_bytes,
+            max_pixels=self.max_pixels,
+            max_edge=self.max_edge,
+            max_frames=self.max_frames,
+        )
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'pixelpress.db'}"
+
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once under the data dir and kept there."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: two processes starting at once must agree on one key.
+        try:
+            with path.open("x") as fh:
+                fh.write(key)
+            path.chmod(0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        return key

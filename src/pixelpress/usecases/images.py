@@ -1,0 +1,192 @@
+"""The image library: upload, list, get, delete, status and download links."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from pixelpress.domain.errors import NotFound
+from pixelpress.domain.ids import new_id
+from pixelpress.domain.models import (
+    Image,
+    ImageLimits,
+    Job,
+    JobStatus,
+    Page,
+    PageOf,
+    User,
+    Variant,
+    VariantStatus,
+)
+from pixelpress.domain.spec import TransformSpec
+from pixelpress.ports import (
+    Cache,
+    Clock,
+    Database,
+    ImageProcessor,
+    JobQueue,
+    ObjectStorage,
+    UnitOfWork,
+)
+from pixelpress.usecases.access import visible_image
+from pixelpress.usecases.transforms import Queued, queue_variant
+
+
+@dataclass(frozen=True)
+class ImageView:
+    image: Image
+    variants: list[Variant]
+    jobs: list[Job]
+
+    @property
+    def status(self) -> str:
+        """uploaded, queued, in progress, processed or failed: what the image's work is doing."""
+        states = {job.status for job in self.jobs}
+        if JobStatus.PROCESSING in states:
+            return "in progress"
+        if JobStatus.QUEUED in states:
+            return "queued"
+        if not self.jobs:
+            return "uploaded"
+        return str(self.jobs[-1].status)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A received file, spooled to local disk, with what was measured while receiving it."""
+
+    path: Path
+    filename: str
+    size: int
+    sha256: str
+
+
+def image_key(image_id: str) -> str:
+    return f"images/{image_id}/original"
+
+
+def image_prefix(image_id: str) -> str:
+    return f"images/{image_id}/"
+
+
+def clean_filename(name: str | None, fallback_ext: str) -> str:
+    """Display text only: never used in a storage key or a path."""
+    name = unicodedata.normalize("NFKC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip(" .")
+    return name[:200] or f"image.{fallback_ext}"
+
+
+async def upload_image(
+    upload: Upload,
+    *,
+    user: User,
+    spec: TransformSpec | None,
+    db: Database,
+    storage: ObjectStorage,
+    processor: ImageProcessor,
+    queue: JobQueue,
+    clock: Clock,
+    limits: ImageLimits,
+) -> tuple[ImageView, Queued | None]:
+    """Stores a validated image; with a spec, also queues its transformation in the same
+    transaction. Nothing is left behind when any step fails."""
+    ingested = await processor.ingest(upload.path)
+    info = ingested.info
+    image = Image(
+        id=new_id(),
+        owner_id=user.id,
+        filename=clean_filename(upload.filename, info.format),
+        format=info.format,
+        width=info.width,
+        height=info.height,
+        frames=info.frames,
+        size=upload.size,
+        content_hash=upload.sha256,
+        storage_key="",
+        created_at=clock.now(),
+    )
+    image.storage_key = image_key(image.id)
+    if ingested.cleaned is not None:
+        image.size = len(ingested.cleaned)
+        image.content_hash = hashlib.sha256(ingested.cleaned).hexdigest()
+        await storage.put(image.storage_key, ingested.cleaned)
+    else:
+        await storage.put_file(image.storage_key, upload.path)
+    queued: Queued | None = None
+    try:
+        async with db.unit_of_work() as uow:
+            await uow.images.add(image)
+            if spec is not None:
+                queued = await queue_variant(
+                    uow, image, spec, user=user, clock=clock, limits=limits
+                )
+            await uow.commit()
+    except BaseException:
+        await storage.delete(image.storage_key)
+        raise
+    if queued is not None and queued.job is not None:
+        await queue.publish(queued.job.id)
+    jobs = [queued.job] if queued and queued.job else []
+    variants = [queued.variant] if queued else []
+    return ImageView(image, variants, jobs), queued
+
+
+async def _views(uow: UnitOfWork, images: list[Image]) -> list[ImageView]:
+    ids = [image.id for image in images]
+    variants = await uow.variants.list_for_images(ids)
+    jobs = await uow.jobs.list_for_images(ids)
+    return [ImageView(image, variants[image.id], jobs[image.id]) for image in images]
+
+
+async def list_images(*, user: User, page: Page, db: Database) -> PageOf[ImageView]:
+    async with db.unit_of_work() as uow:
+        found = await uow.images.list(user.id, page)
+        views = await _views(uow, found.items)
+    return PageOf(items=views, page=found.page, total=found.total)
+
+
+async def get_image(image_id: str, *, user: User, db: Database) -> ImageView:
+    async with db.unit_of_work() as uow:
+        image = await visible_image(uow, image_id, user)
+        return (await _views(uow, [image]))[0]
+
+
+async def delete_image(
+    image_id: str, *, user: User, db: Database, storage: ObjectStorage, cache: Cache
+) -> None:
+    """Rows first (so nothing points at missing bytes), then every stored object and cache entry."""
+    async with db.unit_of_work() as uow:
+        image = await visible_image(uow, image_id, user)
+        await uow.images.delete(image.id)
+        await uow.commit()
+    await storage.delete_prefix(image_prefix(image.id))
+    await cache.delete_prefix(image_prefix(image.id))
+
+
+@dataclass(frozen=True)
+class Download:
+    key: str
+    filename: str
+
+
+async def find_download(
+    image_id: str, variant: str | None, *, user: User, db: Database
+) -> Download:
+    """Which stored object a download of `variant` (an id, `original`, or None: the latest
+    processed variant) means."""
+    async with db.unit_of_work() as uow:
+        image = await visible_image(uow, image_id, user)
+        if variant == "original":
+            return Download(image.storage_key, image.filename)
+        variants = (await uow.variants.list_for_images([image.id]))[image.id]
+    ready = [v for v in variants if v.status is VariantStatus.READY]
+    if variant is not None:
+        ready = [v for v in ready if v.id == variant]
+    if not ready:
+        raise NotFound("Processed image not available.", code="variant_not_available")
+    chosen = ready[-1]
+    stem = image.filename.rsplit(".", 1)[0]
+    return Download(chosen.storage_key, f"{stem}-{chosen.id[:8]}.{chosen.format}")

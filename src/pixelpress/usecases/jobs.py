@@ -1,0 +1,119 @@
+"""Running jobs. Any worker may run any job id any number of times: the claim is atomic, the
+output key is derived from (image, spec hash), and a finished job is never run again."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pixelpress.domain.errors import DomainError, NotFound, Unavailable
+from pixelpress.domain.models import Job, JobStatus, Variant, VariantStatus
+from pixelpress.domain.spec import TransformSpec
+from pixelpress.ports import Clock, Database, ImageProcessor, JobQueue, ObjectStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRunner:
+    """What running a job needs. `orphaned_before`: jobs started before it are known to be
+    abandoned (an in-process queue sets it to its own start time)."""
+
+    db: Database
+    storage: ObjectStorage
+    processor: ImageProcessor
+    clock: Clock
+    stale_seconds: int
+    max_attempts: int
+    orphaned_before: datetime | None = None
+
+    def stale_before(self) -> datetime:
+        limit = self.clock.now() - timedelta(seconds=self.stale_seconds)
+        if self.orphaned_before is not None and self.orphaned_before > limit:
+            return self.orphaned_before
+        return limit
+
+
+async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
+    """Claims and renders one job. Returns its final status, or None when there was nothing to
+    do (already finished, being run elsewhere, or its image is gone). Never raises for a job's
+    own failure: that is recorded on the job."""
+    now = runner.clock.now()
+    async with runner.db.unit_of_work() as uow:
+        job = await uow.jobs.claim(job_id, now=now, stale_before=runner.stale_before())
+        if job is None:
+            return None
+        variant = await uow.variants.get(job.variant_id)
+        image = await uow.images.get(job.image_id)
+        await uow.commit()
+    if variant is None or image is None:
+        return None
+    try:
+        if variant.status is not VariantStatus.READY or not await runner.storage.exists(
+            variant.storage_key
+        ):
+            spec = TransformSpec.from_canonical(variant.spec)
+            watermark = None
+            if spec.watermark_image_id is not None:
+                async with runner.db.unit_of_work() as uow:
+                    mark = await uow.images.get(spec.watermark_image_id)
+                if mark is None:
+                    raise NotFound("The watermark image was deleted.", code="watermark_not_found")
+                watermark = await runner.storage.get(mark.storage_key)
+            source = await runner.storage.get(image.storage_key)
+            rendered = await runner.processor.render(source, spec, watermark=watermark)
+            await runner.storage.put(variant.storage_key, rendered.data)
+            variant.width, variant.height = rendered.width, rendered.height
+            variant.size = len(rendered.data)
+        variant.status = VariantStatus.READY
+        return await _finish(job, runner, JobStatus.PROCESSED, variant=variant)
+    except Unavailable as exc:
+        if job.attempts < runner.max_attempts:
+            async with runner.db.unit_of_work() as uow:
+                await uow.jobs.requeue(job.id, exc.message)
+                await uow.commit()
+            return JobStatus.QUEUED
+        return await _finish(job, runner, JobStatus.FAILED, error=exc.message)
+    except DomainError as exc:
+        return await _finish(job, runner, JobStatus.FAILED, error=exc.message)
+    except Exception:
+        log.exception("job %s failed unexpectedly", job.id)
+        return await _finish(
+            job, runner, JobStatus.FAILED, error="Internal error while rendering the image."
+        )
+
+
+async def _finish(
+    job: Job,
+    runner: JobRunner,
+    status: JobStatus,
+    *,
+    variant: Variant | None = None,
+    error: str | None = None,
+) -> JobStatus:
+    """Records the outcome; `variant` is the rendered variant to store with a success."""
+    async with runner.db.unit_of_work() as uow:
+        current = await uow.variants.get(job.variant_id)
+        if current is None:
+            # The image was deleted while we rendered: take back what we wrote.
+            if variant is not None:
+                await runner.storage.delete(variant.storage_key)
+            return status
+        if variant is not None:
+            await uow.variants.update(variant)
+        elif status is JobStatus.FAILED and current.status is not VariantStatus.READY:
+            current.status = VariantStatus.FAILED
+            await uow.variants.update(current)
+        await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error)
+        await uow.commit()
+    return status
+
+
+async def republish_unfinished(*, runner: JobRunner, queue: JobQueue) -> int:
+    """Publishes again every job left queued, or stale in processing. Safe to call any time."""
+    async with runner.db.unit_of_work() as uow:
+        ids = await uow.jobs.unfinished(stale_before=runner.stale_before())
+    for job_id in ids:
+        await queue.publish(job_id)
+    return len(ids)

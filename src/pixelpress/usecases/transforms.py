@@ -1,0 +1,134 @@
+"""Requesting transformations: one variant per (image, canonical spec), one job to render it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pixelpress.domain.errors import Conflict, NotFound, Unprocessable
+from pixelpress.domain.ids import new_id
+from pixelpress.domain.models import (
+    Image,
+    ImageLimits,
+    Job,
+    JobStatus,
+    User,
+    Variant,
+    VariantStatus,
+)
+from pixelpress.domain.spec import TransformSpec, plan
+from pixelpress.ports import Clock, Database, JobQueue, UnitOfWork
+from pixelpress.usecases.access import may_see, visible_image
+
+
+@dataclass(frozen=True)
+class Queued:
+    variant: Variant
+    job: Job | None
+    """None when the variant was already rendered (nothing to do)."""
+
+
+def variant_key(image_id: str, spec_hash: str, ext: str) -> str:
+    # Derived from (image, spec hash) alone: running a job twice writes the same object.
+    return f"images/{image_id}/variants/{spec_hash}.{ext}"
+
+
+async def resolve_watermark(uow: UnitOfWork, spec: TransformSpec, user: User) -> TransformSpec:
+    """Turns a watermark reference (an image id or filename of the user's own) into an image id."""
+    ref = spec.watermark_ref
+    if ref is None:
+        return spec
+    found = await uow.images.get(ref)
+    if found is None or not may_see(user, found.owner_id):
+        found = await uow.images.find_by_filename(user.id, ref)
+    if found is None:
+        raise Unprocessable(
+            "The watermark image is not one of your images.",
+            code="watermark_not_found",
+            field="watermark",
+        )
+    return spec.with_watermark_image(found.id)
+
+
+async def queue_variant(
+    uow: UnitOfWork,
+    image: Image,
+    spec: TransformSpec,
+    *,
+    user: User,
+    clock: Clock,
+    limits: ImageLimits,
+) -> Queued:
+    """Inside the caller's transaction: finds or creates the variant and, unless it is already
+    rendered or being rendered, a job for it. The caller publishes the job after commit."""
+    spec = await resolve_watermark(uow, spec, user)
+    output = plan(
+        spec, width=image.width, height=image.height, source_format=image.format, limits=limits
+    )
+    spec_hash = spec.hash
+    now = clock.now()
+    variant = await uow.variants.find(image.id, spec_hash)
+    if variant is None:
+        variant = Variant(
+            id=new_id(),
+            image_id=image.id,
+            spec_hash=spec_hash,
+            spec=spec.canonical(),
+            storage_key=variant_key(image.id, spec_hash, str(output.format)),
+            format=str(output.format),
+            status=VariantStatus.PENDING,
+            created_at=now,
+        )
+        try:
+            await uow.variants.add(variant)
+        except Conflict:
+            # The same spec was requested at the same moment: join that variant.
+            found = await uow.variants.find(image.id, spec_hash)
+            if found is None:
+                raise
+            variant = found
+    if variant.status is VariantStatus.READY:
+        return Queued(variant, None)
+    jobs = (await uow.jobs.list_for_images([image.id]))[image.id]
+    active = [j for j in jobs if j.variant_id == variant.id and not j.status.finished]
+    if active:
+        return Queued(variant, active[-1])
+    if variant.status is VariantStatus.FAILED:
+        variant.status = VariantStatus.PENDING
+        await uow.variants.update(variant)
+    job = Job(
+        id=new_id(),
+        image_id=image.id,
+        variant_id=variant.id,
+        owner_id=image.owner_id,
+        status=JobStatus.QUEUED,
+        created_at=now,
+    )
+    await uow.jobs.add(job)
+    return Queued(variant, job)
+
+
+async def request_transform(
+    image_id: str,
+    spec: TransformSpec,
+    *,
+    user: User,
+    db: Database,
+    queue: JobQueue,
+    clock: Clock,
+    limits: ImageLimits,
+) -> Queued:
+    async with db.unit_of_work() as uow:
+        image = await visible_image(uow, image_id, user)
+        queued = await queue_variant(uow, image, spec, user=user, clock=clock, limits=limits)
+        await uow.commit()
+    if queued.job is not None and queued.job.status is JobStatus.QUEUED:
+        await queue.publish(queued.job.id)
+    return queued
+
+
+async def get_job(job_id: str, *, user: User, db: Database) -> Job:
+    async with db.unit_of_work() as uow:
+        job = await uow.jobs.get(job_id)
+    if job is None or not may_see(user, job.owner_id):
+        raise NotFound("Job not found.", code="job_not_found")
+    return job
