@@ -112,11 +112,16 @@ class JobRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    users: UserRepository
-    sessions: SessionRepository
-    images: ImageRepository
-    variants: VariantRepository
-    jobs: JobRepository
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def images(self) -> ImageRepository: ...
+    @property
+    def variants(self) -> VariantRepository: ...
+    @property
+    def jobs(self) -> JobRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

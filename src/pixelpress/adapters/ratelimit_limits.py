@@ -6,8 +6,8 @@ import math
 import time
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import RateLimitResult

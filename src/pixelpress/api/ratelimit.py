@@ -30,7 +30,7 @@ class Buckets:
 
 def client_address(scope: Scope, trusted: list[str]) -> str:
     """The socket's address, or, behind a trusted proxy, the last untrusted X-Forwarded-For hop."""
-    peer = (scope.get("client") or ("unknown", 0))[0]
+    peer = str((scope.get("client") or ("unknown", 0))[0])
     networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
 
     def is_trusted(addr: str) -> bool:
@@ -41,13 +41,13 @@ def client_address(scope: Scope, trusted: list[str]) -> str:
         return any(ip in net for net in networks)
 
     if not networks or not is_trusted(peer):
-        return str(peer)
-    forwarded = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode("latin-1")
+        return peer
+    forwarded: str = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode("latin-1")
     hops = [h.strip() for h in forwarded.split(",") if h.strip()]
     for hop in reversed(hops):
         if not is_trusted(hop):
             return hop
-    return str(peer)
+    return peer
 
 
 class RateLimitMiddleware:

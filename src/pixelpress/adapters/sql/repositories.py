@@ -168,11 +168,12 @@ class SqlImages:
         return _image(row) if row else None
 
     async def list(self, owner_id: str | None, page: Page) -> PageOf[Image]:
-        where = images.c.owner_id == owner_id if owner_id is not None else and_(True)
-        total = (await self._c.execute(select(func.count()).where(where))).scalar_one()
+        where = [images.c.owner_id == owner_id] if owner_id is not None else []
+        count = select(func.count()).select_from(images).where(*where)
+        total = (await self._c.execute(count)).scalar_one()
         query = (
             select(images)
-            .where(where)
+            .where(*where)
             .order_by(images.c.created_at.desc(), images.c.id.desc())
             .offset(page.offset)
             .limit(page.size)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import httpx
+
+from tests.images import photo
+
+PASSWORD = "correct horse battery"
+
+
+async def register(client: httpx.AsyncClient, name: str = "alice") -> dict[str, str]:
+    """Registers `name` and returns the bearer header of its access token."""
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def upload(
+    client: httpx.AsyncClient, headers: dict[str, str], data: bytes | None = None, **form: str
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/images",
+        headers=headers,
+        files={"image": ("photo.jpg", data if data is not None else photo(), "image/jpeg")},
+        data=form or None,
+    )
+
+
+def assert_error(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "code", "details", "statusCode"}, body
+    assert body["statusCode"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    if code is not None:
+        assert body["code"] == code, body
+    return dict(body)

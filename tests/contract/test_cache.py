@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import asyncio
+
+from pixelpress.ports import Cache
+
+
+async def test_set_get_delete(cache: Cache) -> None:
+    assert await cache.get("k") is None
+    await cache.set("k", b"v", ttl=60)
+    assert await cache.get("k") == b"v"
+    await cache.delete("k")
+    assert await cache.get("k") is None
+
+
+async def test_entries_expire(cache: Cache) -> None:
+    await cache.set("short", b"v", ttl=1)
+    await asyncio.sleep(1.2)
+    assert await cache.get("short") is None
+
+
+async def test_delete_prefix(cache: Cache) -> None:
+    await cache.set("images/1/a", b"1", ttl=60)
+    await cache.set("images/1/b", b"2", ttl=60)
+    await cache.set("images/2/a", b"3", ttl=60)
+    await cache.delete_prefix("images/1/")
+    assert await cache.get("images/1/a") is None
+    assert await cache.get("images/1/b") is None
+    assert await cache.get("images/2/a") == b"3"
+
+
+def test_memory_cache_is_bounded() -> None:
+    from pixelpress.adapters.cache_memory import MemoryCache
+
+    async def fill() -> MemoryCache:
+        bounded = MemoryCache(max_bytes=100)
+        for i in range(20):
+            await bounded.set(f"k{i}", b"x" * 10, ttl=60)
+        return bounded
+
+    bounded = asyncio.run(fill())
+    kept = [k for k in (f"k{i}" for i in range(20)) if asyncio.run(bounded.get(k)) is not None]
+    assert kept == [f"k{i}" for i in range(10, 20)]  # the oldest went first

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pixelpress.domain.errors import Conflict
+from pixelpress.domain.ids import new_id
+from pixelpress.domain.models import (
+    AuthSession,
+    Image,
+    ImageFormat,
+    Job,
+    JobStatus,
+    Page,
+    Role,
+    User,
+    Variant,
+    VariantStatus,
+)
+from pixelpress.ports import Database
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def user(name: str = "alice") -> User:
+    return User(new_id(), name, f"{name}@example.com", "hash", Role.USER, NOW)
+
+
+def image(owner: User, minutes: int = 0, filename: str = "a.jpg") -> Image:
+    return Image(
+        new_id(),
+        owner.id,
+        filename,
+        ImageFormat.JPEG,
+        10,
+        10,
+        100,
+        "h" * 64,
+        "k",
+        NOW + timedelta(minutes=minutes),
+    )
+
+
+async def seed_job(db: Database) -> tuple[User, Image, Variant, Job]:
+    u = user()
+    i = image(u)
+    v = Variant(new_id(), i.id, "hash1", {"rotate": 90}, "key", "jpeg", VariantStatus.PENDING, NOW)
+    j = Job(new_id(), i.id, v.id, u.id, JobStatus.QUEUED, NOW)
+    async with db.unit_of_work() as uow:
+        await uow.users.add(u)
+        await uow.images.add(i)
+        await uow.variants.add(v)
+        await uow.jobs.add(j)
+        await uow.commit()
+    return u, i, v, j
+
+
+async def test_users_round_trip_with_aware_times(database: Database) -> None:
+    u = user()
+    async with database.unit_of_work() as uow:
+        await uow.users.add(u)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        got = await uow.users.get(u.id)
+        by_mail = await uow.users.find_by_login("ALICE@example.com")
+        by_name = await uow.users.find_by_login("Alice")
+        taken = await uow.users.exists(username="ALICE", email="new@example.com")
+    assert got == u and by_mail == u and by_name == u
+    assert got is not None and got.created_at.tzinfo is not None
+    assert taken == (True, False)
+
+
+async def test_unique_keys_raise_conflict(database: Database) -> None:
+    async with database.unit_of_work() as uow:
+        await uow.users.add(user("alice"))
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        with pytest.raises(Conflict):
+            await uow.users.add(user("ALICE"))
+
+
+async def test_uncommitted_work_is_rolled_back(database: Database) -> None:
+    u = user()
+    async with database.unit_of_work() as uow:
+        await uow.users.add(u)
+    async with database.unit_of_work() as uow:
+        assert await uow.users.get(u.id) is None
+
+
+async def test_sessions_rotate_once_and_revoke(database: Database) -> None:
+    u = user()
+    s = AuthSession(new_id(), u.id, NOW, NOW + timedelta(days=1), "jti-1")
+    async with database.unit_of_work() as uow:
+        await uow.users.add(u)
+        await uow.sessions.add(s)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        assert await uow.sessions.rotate(s.id, expected_jti="jti-1", new_jti="jti-2")
+        assert not await uow.sessions.rotate(s.id, expected_jti="jti-1", new_jti="jti-3")
+        assert await uow.sessions.active_user(s.id, now=NOW) == u
+        assert await uow.sessions.active_user(s.id, now=NOW + timedelta(days=2)) is None
+        await uow.sessions.revoke(s.id, NOW)
+        assert await uow.sessions.active_user(s.id, now=NOW) is None
+        await uow.commit()
+
+
+async def test_images_list_newest_first_per_owner(database: Database) -> None:
+    alice, bob = user("alice"), user("bob")
+    images = [image(alice, minutes=m) for m in range(5)]
+    async with database.unit_of_work() as uow:
+        await uow.users.add(alice)
+        await uow.users.add(bob)
+        for i in [*images, image(bob)]:
+            await uow.images.add(i)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        first = await uow.images.list(alice.id, Page(1, 2))
+        last = await uow.images.list(alice.id, Page(3, 2))
+        everyone = await uow.images.list(None, Page(1, 100))
+        named = await uow.images.find_by_filename(alice.id, "a.jpg")
+    assert [i.id for i in first.items] == [images[4].id, images[3].id]
+    assert [i.id for i in last.items] == [images[0].id]
+    assert first.total == 5 and first.pages == 3
+    assert everyone.total == 6
+    assert named is not None and named.id == images[4].id
+
+
+async def test_deleting_an_image_takes_variants_and_jobs(database: Database) -> None:
+    _, i, v, j = await seed_job(database)
+    async with database.unit_of_work() as uow:
+        await uow.images.delete(i.id)
+        await uow.commit()
+    async with database.unit_of_work() as uow:
+        assert await uow.variants.get(v.id) is None
+        assert await uow.jobs.get(j.id) is None
+
+
+async def test_one_claim_wins_under_concurrency(database: Database) -> None:
+    _, _, _, j = await seed_job(database)
+
+    async def claim() -> Job | None:
+        async with database.unit_of_work() as uow:
+            got = await uow.jobs.claim(j.id, now=NOW, stale_before=NOW - timedelta(minutes=5))
+            await uow.commit()
+            return got
+
+    claims = await asyncio.gather(*(claim() for _ in range(8)))
+    winners = [c for c in claims if c is not None]
+    assert len(winners) == 1
+    assert winners[0].status is JobStatus.PROCESSING and winners[0].attempts == 1
+
+
+async def test_stale_processing_jobs_can_be_claimed_again(database: Database) -> None:
+    _, _, _, j = await seed_job(database)
+    later = NOW + timedelta(minutes=10)
+    async with database.unit_of_work() as uow:
+        assert await uow.jobs.claim(j.id, now=NOW, stale_before=NOW) is not None
+        # fresh: not claimable, not listed as unfinished
+        assert await uow.jobs.claim(j.id, now=NOW, stale_before=NOW) is None
+        assert await uow.jobs.unfinished(stale_before=NOW) == []
+        # stale: both
+        assert await uow.jobs.unfinished(stale_before=later) == [j.id]
+        again = await uow.jobs.claim(j.id, now=later, stale_before=later)
+        assert again is not None and again.attempts == 2
+        await uow.jobs.finish(j.id, JobStatus.PROCESSED, now=later)
+        assert await uow.jobs.claim(j.id, now=later, stale_before=later + timedelta(days=1)) is None
+        assert await uow.jobs.unfinished(stale_before=later + timedelta(days=1)) == []
+        await uow.commit()
+
+
+async def test_ping(database: Database) -> None:
+    await database.ping()
