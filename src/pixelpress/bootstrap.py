@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from urllib.parse import urlparse
 
 import anyio
@@ -19,7 +20,7 @@ from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
-from pixelpress.adapters.storage_obstore import ObstoreStorage
+from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
 from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.domain.clock import SystemClock
 from pixelpress.ports import Cache, Clock
@@ -67,33 +68,61 @@ async def _sweep(services: Services) -> None:
     while True:
         await asyncio.sleep(services.settings.job_sweep_seconds)
         try:
-            await republish_unfinished(runner=services.runner, queue=services.queue)
+            await republish_unfinished(runner=services.runner)
         except Exception:  # a sweep that fails now will run again next time
             log.exception("job sweep failed")
 
 
+class ProcessRole(StrEnum):
+    API = "api"
+    """Serves HTTP; runs jobs too when the queue is in-process."""
+    WORKER = "worker"
+    """Consumes the queue."""
+    CLI = "cli"
+    """Neither: a one-off command."""
+
+
 @contextlib.asynccontextmanager
 async def build_services(
-    settings: Settings, *, clock: Clock | None = None, consume: bool = True, migrate: bool = True
+    settings: Settings,
+    *,
+    role: ProcessRole = ProcessRole.API,
+    clock: Clock | None = None,
+    concurrency: int | None = None,
+    migrate: bool = True,
 ) -> AsyncIterator[Services]:
-    """Builds every adapter from settings, runs migrations, starts the queue (consuming jobs in
-    this process when `consume`), and recovers unfinished jobs. Closes everything on exit."""
+    """Builds every adapter from settings, runs migrations, starts the queue (consuming it when
+    this process runs jobs), and recovers unfinished jobs. Closes everything on exit."""
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret = settings.resolved_secret_key()
-    cpu = anyio.CapacityLimiter(settings.cpu_threads)
+    threads = concurrency or settings.cpu_threads
+    cpu = anyio.CapacityLimiter(threads)
     db = SqlDatabase(settings.resolved_database_url())
-    storage = ObstoreStorage.from_url(settings.resolved_storage_url())
-    queue = TaskiqJobQueue.from_url(settings.queue_url)
+    storage = ObstoreStorage.from_url(
+        settings.resolved_storage_url(),
+        S3Options(
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+        ),
+    )
+    queue = TaskiqJobQueue.from_url(
+        settings.queue_url, concurrency=threads, name=settings.queue_name
+    )
+    consume = role is ProcessRole.WORKER or (role is ProcessRole.API and queue.in_process)
     cache = build_cache(settings.cache_url)
-    processor = VipsImageProcessor(settings.limits, threads=settings.cpu_threads)
+    processor = VipsImageProcessor(settings.limits, threads=threads)
     runner = JobRunner(
         db=db,
         storage=storage,
         processor=processor,
         clock=clock,
+        queue=queue,
         stale_seconds=settings.job_stale_seconds,
         max_attempts=settings.job_max_attempts,
+        retry_base_seconds=settings.job_retry_base_seconds,
         orphaned_before=clock.now() if queue.in_process else None,
     )
     services = Services(
@@ -126,7 +155,7 @@ async def build_services(
             await upgrade(db.engine)
         await queue.start(services.run_job, consume=consume)
         if consume:
-            await republish_unfinished(runner=runner, queue=queue)
+            await republish_unfinished(runner=runner)
             services._background.append(asyncio.create_task(_sweep(services)))
         yield services
     finally:
@@ -134,4 +163,5 @@ async def build_services(
             task.cancel()
         with contextlib.suppress(Exception):
             await queue.stop()
+        await cache.close()
         await db.close()

@@ -32,6 +32,28 @@ def serve(
 
 
 @app.command()
+def worker(
+    concurrency: int = typer.Option(2, min=1, help="Jobs run at once (and messages prefetched)."),
+    log_level: str = typer.Option("info", help="Log level."),
+) -> None:
+    """Consume the job queue (needs an AMQP queue URL; the in-process queue runs in `serve`)."""
+    from pixelpress.worker import run_worker
+
+    settings = Settings()
+    if settings.queue_url.startswith("memory"):
+        typer.echo(
+            "error: the in-process queue (PIXELPRESS_QUEUE_URL=memory://) runs jobs inside "
+            "`pixelpress serve`; set an amqp:// queue URL to run separate workers.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    asyncio.run(run_worker(settings, concurrency=concurrency))
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
     from pixelpress.adapters.sql.database import SqlDatabase
@@ -57,13 +79,13 @@ def create_admin(
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
 ) -> None:
     """Create a user with the admin role."""
-    from pixelpress.bootstrap import build_services
+    from pixelpress.bootstrap import ProcessRole, build_services
     from pixelpress.domain.errors import DomainError
     from pixelpress.domain.models import Role
     from pixelpress.usecases.accounts import create_user
 
     async def run() -> str:
-        async with build_services(Settings(), consume=False) as s:
+        async with build_services(Settings(), role=ProcessRole.CLI) as s:
             user = await create_user(
                 username=username,
                 email=email,

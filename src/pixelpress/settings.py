@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pixelpress.domain.models import ImageLimits
@@ -22,10 +22,26 @@ class Settings(BaseSettings):
     database_url: str = ""
     storage_url: str = ""
     queue_url: str = "memory://"
+    queue_name: str = "pixelpress.jobs"
+    """The RabbitMQ queue (and exchange) name; `.delay` and `.dead` queues sit beside it."""
     cache_url: str = "memory://"
     ratelimit_url: str = ""
     """Empty: follow the cache (memory, or the same Redis)."""
     secret_key: str = ""
+    s3_endpoint_url: str = ""
+    """MinIO, R2 or any S3-compatible endpoint; empty means AWS itself."""
+    s3_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("PIXELPRESS_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+    s3_access_key_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("PIXELPRESS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+    )
+    s3_secret_access_key: str = Field(
+        default="",
+        validation_alias=AliasChoices("PIXELPRESS_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+    )
     public_url: str = ""
     """Base URL used in links we hand out; empty means the request's own base URL."""
 
@@ -49,6 +65,7 @@ class Settings(BaseSettings):
     job_stale_seconds: int = 300
     job_sweep_seconds: int = 60
     job_max_attempts: int = 3
+    job_retry_base_seconds: float = 2.0
 
     # rate limits: requests per minute
     rate_limit_default: int = 100

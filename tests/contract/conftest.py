@@ -1,9 +1,9 @@
-"""Each port's contract runs over every adapter of it. Production adapters join these lists as
-they land; they need their real service (skipped with a reason unless required)."""
+"""Each port's contract runs over every adapter of it: the embedded one and the production one
+against its real service (skipped with a reason unless PIXELPRESS_REQUIRE_SERVICES=1)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,32 +12,62 @@ from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
-from pixelpress.adapters.storage_obstore import ObstoreStorage
+from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
 from pixelpress.ports import Cache, ObjectStorage, RateLimiter
+from tests import services
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    yield from services.moto_server()
+
+
+@pytest.fixture(params=["local", "memory", "s3"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStorage:
     if request.param == "local":
         return ObstoreStorage.from_url(f"file://{tmp_path / 'blobs'}")
-    return ObstoreStorage.from_url("memory://")
+    if request.param == "memory":
+        return ObstoreStorage.from_url("memory://")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = services.make_bucket(endpoint)
+    options = S3Options(endpoint, "us-east-1", "test", "test")
+    return ObstoreStorage.from_url(f"s3://{bucket}/prefix", options)
 
 
-@pytest.fixture(params=["memory"])
-def cache(request: pytest.FixtureRequest) -> Cache:
-    return MemoryCache()
+@pytest.fixture(params=["memory", "redis"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
+    if request.param == "memory":
+        yield MemoryCache()
+        return
+    from pixelpress.adapters.cache_redis import RedisCache
+
+    services.need("Redis", "127.0.0.1", 6379)
+    redis = RedisCache(services.REDIS_URL)
+    try:
+        yield redis
+    finally:
+        await redis.close()
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "redis"])
 def rate_limiter(request: pytest.FixtureRequest) -> RateLimiter:
+    if request.param == "redis":
+        services.need("Redis", "127.0.0.1", 6379)
+        return LimitsRateLimiter(services.REDIS_URL)
     return LimitsRateLimiter("memory://")
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlDatabase]:
-    db = SqlDatabase(f"sqlite:///{tmp_path / 'contract.db'}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'contract.db'}"
+    else:
+        url = await services.fresh_postgres_database()
+    db = SqlDatabase(url)
     await upgrade(db.engine)
     try:
         yield db
     finally:
         await db.close()
+        if request.param == "postgresql":
+            await services.drop_postgres(url)

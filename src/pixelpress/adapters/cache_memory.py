@@ -45,6 +45,10 @@ class MemoryCache:
     async def ping(self) -> None:
         return None
 
+    async def close(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
     def _drop(self, key: str) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:

@@ -16,7 +16,9 @@ from pixelpress.ports import RateLimitResult
 class LimitsRateLimiter:
     def __init__(self, url: str) -> None:
         # "memory://" -> "async+memory://", "redis://h" -> "async+redis://h"
-        self._storage = storage_from_string(url if url.startswith("async+") else f"async+{url}")
+        url = url if url.startswith("async+") else f"async+{url}"
+        options = {"implementation": "redispy"} if "redis" in url.split("://")[0] else {}
+        self._storage = storage_from_string(url, **options)
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     async def hit(self, bucket: str, key: str, *, limit: int, per_seconds: int) -> RateLimitResult:
@@ -24,7 +26,7 @@ class LimitsRateLimiter:
         try:
             allowed = await self._limiter.hit(item, key)
             stats = await self._limiter.get_window_stats(item, key)
-        except (ConnectionError, OSError, TimeoutError) as exc:
+        except Exception as exc:  # the storage's client errors: redis-py's are not OSErrors
             raise Unavailable("The rate limiter is unavailable.", dependency="cache") from exc
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         return RateLimitResult(

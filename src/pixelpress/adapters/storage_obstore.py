@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import obstore
 from obstore.exceptions import BaseError
-from obstore.store import LocalStore, MemoryStore
+from obstore.store import LocalStore, MemoryStore, S3Store
 
 from pixelpress.domain.errors import NotFound, Unavailable
 
-SCHEMES = ("file", "memory")
+SCHEMES = ("file", "memory", "s3")
+
+
+@dataclass(frozen=True)
+class S3Options:
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+    access_key_id: str = ""
+    secret_access_key: str = ""
 
 
 def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable("Object storage is unavailable.", dependency="storage")
+
+
+def _s3_store(bucket: str, prefix: str, options: S3Options) -> Any:
+    if not bucket:
+        raise ValueError("An S3 storage URL names its bucket: s3://bucket/optional/prefix")
+    config: dict[str, Any] = {"region": options.region}
+    client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
+    if options.endpoint_url:
+        # MinIO, R2 and friends: path-style addressing; plain http only where it was asked for.
+        config["endpoint"] = options.endpoint_url
+        config["virtual_hosted_style_request"] = False
+        client["allow_http"] = options.endpoint_url.startswith("http://")
+    if options.access_key_id:
+        config["access_key_id"] = options.access_key_id
+        config["secret_access_key"] = options.secret_access_key
+    retry = {"max_retries": 2, "retry_timeout": timedelta(seconds=20)}
+    return S3Store(
+        bucket, prefix=prefix or None, config=config, client_options=client, retry_config=retry
+    )
 
 
 class ObstoreStorage:
@@ -27,8 +56,12 @@ class ObstoreStorage:
         self._can_sign = can_sign
 
     @classmethod
-    def from_url(cls, url: str) -> ObstoreStorage:
+    def from_url(cls, url: str, s3: S3Options | None = None) -> ObstoreStorage:
         parsed = urlparse(url)
+        if parsed.scheme == "s3":
+            return cls(
+                _s3_store(parsed.netloc, parsed.path.strip("/"), s3 or S3Options()), can_sign=True
+            )
         if parsed.scheme == "file":
             root = Path(parsed.path)
             root.mkdir(parents=True, exist_ok=True)
@@ -104,8 +137,6 @@ class ObstoreStorage:
     async def presigned_url(self, key: str, *, expires_in: int, filename: str) -> str | None:
         if not self._can_sign:
             return None
-        from datetime import timedelta
-
         url = await obstore.sign_async(self._store, "GET", key, timedelta(seconds=expires_in))
         return str(url)
 

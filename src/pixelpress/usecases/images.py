@@ -32,7 +32,7 @@ from pixelpress.ports import (
     UnitOfWork,
 )
 from pixelpress.usecases.access import visible_image
-from pixelpress.usecases.transforms import Queued, queue_variant
+from pixelpress.usecases.transforms import Queued, publish_after_commit, queue_variant
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ async def upload_image(
         await storage.delete(image.storage_key)
         raise
     if queued is not None and queued.job is not None:
-        await queue.publish(queued.job.id)
+        await publish_after_commit(queue, queued.job.id)
     jobs = [queued.job] if queued and queued.job else []
     variants = [queued.variant] if queued else []
     return ImageView(image, variants, jobs), queued

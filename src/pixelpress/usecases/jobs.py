@@ -24,9 +24,15 @@ class JobRunner:
     storage: ObjectStorage
     processor: ImageProcessor
     clock: Clock
+    queue: JobQueue
     stale_seconds: int
     max_attempts: int
+    retry_base_seconds: float = 2.0
     orphaned_before: datetime | None = None
+
+    def retry_delay(self, attempts: int) -> float:
+        """Exponential back-off: base, 2 x base, 4 x base, ... at most five minutes."""
+        return float(min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), 300))
 
     def stale_before(self) -> datetime:
         limit = self.clock.now() - timedelta(seconds=self.stale_seconds)
@@ -69,10 +75,12 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
         variant.status = VariantStatus.READY
         return await _finish(job, runner, JobStatus.PROCESSED, variant=variant)
     except Unavailable as exc:
+        # A dependency is down: try again later, unless this was the last attempt.
         if job.attempts < runner.max_attempts:
             async with runner.db.unit_of_work() as uow:
                 await uow.jobs.requeue(job.id, exc.message)
                 await uow.commit()
+            await runner.queue.publish(job.id, delay=runner.retry_delay(job.attempts))
             return JobStatus.QUEUED
         return await _finish(job, runner, JobStatus.FAILED, error=exc.message)
     except DomainError as exc:
@@ -107,13 +115,16 @@ async def _finish(
             await uow.variants.update(current)
         await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error)
         await uow.commit()
+    if status is JobStatus.FAILED:
+        await runner.queue.dead_letter(job.id, error or "failed")
     return status
 
 
-async def republish_unfinished(*, runner: JobRunner, queue: JobQueue) -> int:
-    """Publishes again every job left queued, or stale in processing. Safe to call any time."""
+async def republish_unfinished(*, runner: JobRunner) -> int:
+    """Publishes again every job left queued, or stale in processing. Safe to call any time:
+    a job delivered twice is claimed once."""
     async with runner.db.unit_of_work() as uow:
         ids = await uow.jobs.unfinished(stale_before=runner.stale_before())
     for job_id in ids:
-        await queue.publish(job_id)
+        await runner.queue.publish(job_id)
     return len(ids)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from pixelpress.domain.errors import Conflict, NotFound, Unprocessable
+from pixelpress.domain.errors import Conflict, NotFound, Unavailable, Unprocessable
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import (
     Image,
@@ -18,6 +19,8 @@ from pixelpress.domain.models import (
 from pixelpress.domain.spec import TransformSpec, plan
 from pixelpress.ports import Clock, Database, JobQueue, UnitOfWork
 from pixelpress.usecases.access import may_see, visible_image
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,17 @@ async def request_transform(
         queued = await queue_variant(uow, image, spec, user=user, clock=clock, limits=limits)
         await uow.commit()
     if queued.job is not None and queued.job.status is JobStatus.QUEUED:
-        await queue.publish(queued.job.id)
+        await publish_after_commit(queue, queued.job.id)
     return queued
+
+
+async def publish_after_commit(queue: JobQueue, job_id: str) -> None:
+    """The job row is committed, so the work is safe: if the broker is down now, the periodic
+    sweep publishes it later. The request still succeeds."""
+    try:
+        await queue.publish(job_id)
+    except Unavailable:
+        log.warning("job %s not published now; the sweep will publish it", job_id)
 
 
 async def get_job(job_id: str, *, user: User, db: Database) -> Job:

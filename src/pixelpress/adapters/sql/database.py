@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pixelpress.adapters.sql.repositories import (
@@ -88,7 +89,10 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None
-        await self._conn.commit()
+        try:
+            await self._conn.commit()
+        except (OperationalError, InterfaceError, OSError) as exc:
+            raise Unavailable("The database is unavailable.", dependency="database") from exc
 
     async def __aexit__(
         self,
@@ -100,9 +104,16 @@ class SqlUnitOfWork:
         try:
             if self._conn.in_transaction():
                 await self._conn.rollback()
+        except (OperationalError, DBAPIError, OSError):
+            pass  # the connection is gone; so is its transaction
         finally:
-            await self._conn.close()
+            with contextlib.suppress(OperationalError, DBAPIError, OSError):
+                await self._conn.close()
             self._conn = None
+        if isinstance(exc, OperationalError | InterfaceError | OSError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            raise Unavailable("The database is unavailable.", dependency="database") from exc
 
 
 class SqlDatabase:

@@ -1,0 +1,73 @@
+"""Cache over Redis, shared by every API process. Keys live under one namespace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from pixelpress.domain.errors import Unavailable
+
+NAMESPACE = "pixelpress:cache:"
+_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable("The cache is unavailable.", dependency="cache")
+
+
+class RedisCache:
+    def __init__(self, url: str) -> None:
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=3, socket_timeout=5, health_check_interval=30
+        )
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value: Any = await self._redis.get(NAMESPACE + key)
+        except _DOWN as exc:
+            raise _unavailable() from exc
+        return bytes(value) if value is not None else None
+
+    async def set(self, key: str, value: bytes, *, ttl: int) -> None:
+        try:
+            await self._redis.set(NAMESPACE + key, value, ex=ttl)
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self._redis.delete(NAMESPACE + key)
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
+    async def delete_prefix(self, prefix: str) -> None:
+        try:
+            batch: list[Any] = []
+            async for name in self._redis.scan_iter(
+                match=_glob(NAMESPACE + prefix) + "*", count=500
+            ):
+                batch.append(name)
+                if len(batch) >= 500:
+                    await self._redis.delete(*batch)
+                    batch.clear()
+            if batch:
+                await self._redis.delete(*batch)
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
+    async def ping(self) -> None:
+        try:
+            await self._redis.ping()
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def _glob(text: str) -> str:
+    """Escapes glob characters so a prefix matches only itself."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
