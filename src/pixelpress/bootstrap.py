@@ -30,13 +30,17 @@ from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
 
 log = logging.getLogger(__name__)
 
-CACHE_SCHEMES = ("memory",)
+CACHE_SCHEMES = ("memory", "redis", "rediss")
 
 
-def build_cache(url: str) -> Cache:
+def build_cache(url: str, prefix: str) -> Cache:
     scheme = urlparse(url).scheme
     if scheme == "memory":
         return MemoryCache()
+    if scheme in ("redis", "rediss"):
+        from pixelpress.adapters.cache_redis import RedisCache  # only when selected
+
+        return RedisCache(url, prefix=prefix)
     raise ValueError(
         f"Unsupported cache URL scheme {scheme!r}; use one of: {', '.join(CACHE_SCHEMES)}"
     )
@@ -112,7 +116,7 @@ async def build_services(
         settings.queue_url, concurrency=threads, name=settings.queue_name
     )
     consume = role is ProcessRole.WORKER or (role is ProcessRole.API and queue.in_process)
-    cache = build_cache(settings.cache_url)
+    cache = build_cache(settings.cache_url, settings.cache_prefix)
     processor = VipsImageProcessor(settings.limits, threads=threads)
     runner = JobRunner(
         db=db,
@@ -132,7 +136,9 @@ async def build_services(
         storage=storage,
         queue=queue,
         cache=cache,
-        rate_limiter=LimitsRateLimiter(settings.ratelimit_url or settings.cache_url),
+        rate_limiter=LimitsRateLimiter(
+            settings.ratelimit_url or settings.cache_url, prefix=settings.cache_prefix
+        ),
         processor=processor,
         hasher=PwdlibPasswordHasher(cpu),
         tokens=JwtTokenService(

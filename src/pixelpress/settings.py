@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     queue_name: str = "pixelpress.jobs"
     """The RabbitMQ queue (and exchange) name; `.delay` and `.dead` queues sit beside it."""
     cache_url: str = "memory://"
+    cache_prefix: str = "pixelpress"
+    """Namespace of our keys in a shared Redis (cache and rate limits)."""
     ratelimit_url: str = ""
     """Empty: follow the cache (memory, or the same Redis)."""
     secret_key: str = ""

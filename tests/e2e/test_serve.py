@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,47 +10,20 @@ import httpx
 import pytest
 import pyvips
 
+from tests.e2e.processes import environment, serve
 from tests.images import photo
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "PIXELPRESS_DATA_DIR": str(tmp_path / "var")}
-    env.pop("PIXELPRESS_SECRET_KEY", None)
-    pixelpress = Path(sys.executable).parent / "pixelpress"
-    proc = subprocess.Popen(
-        [str(pixelpress), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    env = environment(data_dir=str(tmp_path / "var"))
+    process, base = serve(env, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"pixelpress serve did not become ready:\n{output}")
-            time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        process.stop()
     # the embedded default keeps its state under the data dir
     assert (tmp_path / "var" / "pixelpress.db").exists()
     assert (tmp_path / "var" / "secret_key").exists()

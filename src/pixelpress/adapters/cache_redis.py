@@ -10,7 +10,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pixelpress.domain.errors import Unavailable
 
-NAMESPACE = "pixelpress:cache:"
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -19,27 +18,28 @@ def _unavailable() -> Unavailable:
 
 
 class RedisCache:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prefix: str = "pixelpress") -> None:
+        self._ns = f"{prefix}:cache:"
         self._redis: Redis = Redis.from_url(
             url, socket_connect_timeout=3, socket_timeout=5, health_check_interval=30
         )
 
     async def get(self, key: str) -> bytes | None:
         try:
-            value: Any = await self._redis.get(NAMESPACE + key)
+            value: Any = await self._redis.get(self._ns + key)
         except _DOWN as exc:
             raise _unavailable() from exc
         return bytes(value) if value is not None else None
 
     async def set(self, key: str, value: bytes, *, ttl: int) -> None:
         try:
-            await self._redis.set(NAMESPACE + key, value, ex=ttl)
+            await self._redis.set(self._ns + key, value, ex=ttl)
         except _DOWN as exc:
             raise _unavailable() from exc
 
     async def delete(self, key: str) -> None:
         try:
-            await self._redis.delete(NAMESPACE + key)
+            await self._redis.delete(self._ns + key)
         except _DOWN as exc:
             raise _unavailable() from exc
 
@@ -47,7 +47,7 @@ class RedisCache:
         try:
             batch: list[Any] = []
             async for name in self._redis.scan_iter(
-                match=_glob(NAMESPACE + prefix) + "*", count=500
+                match=_glob(self._ns + prefix) + "*", count=500
             ):
                 batch.append(name)
                 if len(batch) >= 500:

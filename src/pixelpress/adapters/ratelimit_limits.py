@@ -14,10 +14,12 @@ from pixelpress.ports import RateLimitResult
 
 
 class LimitsRateLimiter:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prefix: str = "pixelpress") -> None:
         # "memory://" -> "async+memory://", "redis://h" -> "async+redis://h"
         url = url if url.startswith("async+") else f"async+{url}"
-        options = {"implementation": "redispy"} if "redis" in url.split("://")[0] else {}
+        options: dict[str, str] = {}
+        if "redis" in url.split("://")[0]:
+            options = {"implementation": "redispy", "key_prefix": f"{prefix}:limits"}
         self._storage = storage_from_string(url, **options)
         self._limiter = MovingWindowRateLimiter(self._storage)
 

@@ -1,0 +1,255 @@
+"""Two `pixelpress serve` processes and `pixelpress worker`s on PostgreSQL, RabbitMQ, Redis and
+S3 (moto's server on loopback), walked over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pyvips
+
+from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
+from tests import services
+from tests.e2e.processes import Process, environment, serve
+from tests.images import photo
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "long enough password"
+SLOW_SPEC = {
+    "transformations": {"rotate": 33, "filters": {"blur": 30}, "format": "avif", "quality": 90}
+}
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    cwd: Path
+    a: str
+    b: str
+    bucket: str
+    s3: str
+    database_url: str
+    queue_name: str
+    workers: list[Process]
+
+    def worker(self) -> Process:
+        n = len(self.workers)
+        process = Process(
+            ["worker", "--concurrency", "2"], self.env, self.cwd, self.cwd / f"worker{n}.log"
+        )
+        self.workers.append(process)
+        return process
+
+    def objects(self, prefix: str) -> list[str]:
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.s3,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        listed = client.list_objects_v2(Bucket=self.bucket, Prefix=f"data/{prefix}")
+        return [o["Key"] for o in listed.get("Contents", [])]
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[str]:
+    yield from services.moto_server()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, s3: str) -> Iterator[Stack]:
+    services.need("PostgreSQL", "127.0.0.1", 5432)
+    services.need("Redis", "127.0.0.1", 6379)
+    services.need("RabbitMQ", "127.0.0.1", 5672)
+    database_url = asyncio.run(services.fresh_postgres_database())
+    bucket = services.make_bucket(s3)
+    tag = uuid.uuid4().hex[:8]
+    env = environment(
+        data_dir=str(tmp_path / "var"),
+        database_url=database_url,
+        storage_url=f"s3://{bucket}/data",
+        s3_endpoint_url=s3,
+        s3_access_key_id="test",
+        s3_secret_access_key="test",
+        queue_url=services.AMQP_URL,
+        queue_name=f"pixelpress.e2e.{tag}",
+        cache_url=services.REDIS_URL,
+        cache_prefix=f"pixelpress-e2e-{tag}",
+        secret_key=f"e2e-secret-{tag}-long-enough-for-hs256",
+        rate_limit_default="100000",
+        rate_limit_login="10",
+        job_stale_seconds="4",
+        job_sweep_seconds="1",
+    )
+    processes: list[Process] = []
+    stack = Stack(env, tmp_path, "", "", bucket, s3, database_url, env["PIXELPRESS_QUEUE_NAME"], [])
+    try:
+        api_a, stack.a = serve(env, tmp_path, "api-a")
+        processes.append(api_a)
+        api_b, stack.b = serve(env, tmp_path, "api-b")
+        processes.append(api_b)
+        stack.worker()
+        yield stack
+    finally:
+        for process in [*processes, *stack.workers]:
+            process.stop()
+        asyncio.run(services.drop_postgres(database_url))
+        asyncio.run(_delete_queues(stack.queue_name))
+
+
+async def _delete_queues(name: str) -> None:
+    import aio_pika
+
+    conn = await aio_pika.connect(services.AMQP_URL)
+    async with conn:
+        channel = await conn.channel()
+        for queue in (name, f"{name}.delay", f"{name}.dead"):
+            await channel.queue_delete(queue)
+        await channel.exchange_delete(name)
+
+
+def login(base: str, name: str) -> dict[str, str]:
+    r = httpx.post(
+        f"{base}/api/v1/auth/register",
+        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+    )
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def wait_job(
+    base: str, headers: dict[str, str], job_id: str, timeout: float = 60
+) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, str] = httpx.get(f"{base}/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("processed", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def test_walk_across_two_api_processes(stack: Stack) -> None:
+    headers = login(stack.a, "walker")
+    r = httpx.post(
+        f"{stack.a}/api/v1/images",
+        headers=headers,
+        files={"image": ("walk.jpg", photo(1200, 900), "image/jpeg")},
+    )
+    assert r.status_code == 201, r.text
+    image_id = r.json()["imageId"]
+    r = httpx.post(
+        f"{stack.a}/api/v1/images/{image_id}/transform",
+        headers=headers,
+        json={"resize": "300x", "filter": "grayscale", "format": "webp"},
+    )
+    assert r.status_code == 202, r.text
+    job = wait_job(stack.b, headers, r.json()["jobId"])  # checked from the other process
+    assert job["status"] == "processed", job
+    status = httpx.get(f"{stack.b}/api/v1/images/{image_id}/status", headers=headers).json()
+    assert status["status"] == "processed"
+    link = httpx.get(f"{stack.b}/api/v1/images/{image_id}/download", headers=headers).json()
+    assert link["downloadUrl"].startswith(stack.s3)  # presigned by S3 itself
+    got = httpx.get(link["downloadUrl"])
+    assert got.status_code == 200
+    out = pyvips.Image.new_from_buffer(got.content, "")
+    assert out.width == 300
+    assert out.get("vips-loader").startswith("webpload")
+    # logout on A is refused at once on B
+    assert httpx.post(f"{stack.a}/api/v1/auth/logout", headers=headers).status_code == 200
+    assert httpx.get(f"{stack.b}/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_rate_limit_is_shared_between_api_processes(stack: Stack) -> None:
+    login(stack.a, "counter")  # one of the login bucket's ten
+    allowed = 0
+    for n in range(20):
+        base = stack.a if n % 2 else stack.b
+        r = httpx.post(
+            f"{base}/api/v1/auth/login", json={"username": "counter", "password": PASSWORD}
+        )
+        if r.status_code == 429:
+            break
+        assert r.status_code == 200, r.text
+        allowed += 1
+    assert r.status_code == 429
+    assert r.json()["code"] == "rate_limited"
+    assert int(r.headers["Retry-After"]) >= 1
+    assert allowed == 9  # the two processes counted together
+
+
+def test_a_killed_worker_s_job_finishes_once(stack: Stack) -> None:
+    headers = login(stack.a, "killer")
+    big = photo(4000, 3000, ".jpg", Q=90)
+    r = httpx.post(
+        f"{stack.a}/api/v1/images",
+        headers=headers,
+        files={"image": ("big.jpg", big, "image/jpeg")},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    image_id = r.json()["imageId"]
+    r = httpx.post(f"{stack.a}/api/v1/images/{image_id}/transform", headers=headers, json=SLOW_SPEC)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["jobId"]
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{stack.a}/api/v1/jobs/{job_id}", headers=headers).json()["status"] != (
+        "in progress"
+    ):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.02)
+    stack.workers[0].kill()
+    assert httpx.get(f"{stack.a}/api/v1/jobs/{job_id}", headers=headers).json()["status"] == (
+        "in progress"
+    )
+    stack.worker()
+    job = wait_job(stack.a, headers, job_id, timeout=90)
+    assert job["status"] == "processed", (job, stack.workers[-1].output()[-3000:])
+    image = httpx.get(f"{stack.a}/api/v1/images/{image_id}", headers=headers).json()
+    assert len(image["variants"]) == 1
+    assert len(stack.objects(f"images/{image_id}/variants/")) == 1
+
+
+def test_the_same_job_published_twice_runs_once(stack: Stack) -> None:
+    headers = login(stack.a, "twice")
+    r = httpx.post(
+        f"{stack.a}/api/v1/images",
+        headers=headers,
+        files={"image": ("x.jpg", photo(800, 600), "image/jpeg")},
+    )
+    image_id = r.json()["imageId"]
+    r = httpx.post(
+        f"{stack.a}/api/v1/images/{image_id}/transform", headers=headers, json={"rotate": 90}
+    )
+    job_id = r.json()["jobId"]
+
+    async def publish_again() -> None:
+        queue = TaskiqJobQueue.from_url(services.AMQP_URL, name=stack.queue_name)
+
+        async def never(_: str) -> None:
+            raise AssertionError("a publisher does not consume")
+
+        await queue.start(never, consume=False)
+        await queue.publish(job_id)
+        await queue.publish(job_id)
+        await queue.stop()
+
+    asyncio.run(publish_again())
+    job = wait_job(stack.a, headers, job_id)
+    assert job["status"] == "processed"
+    time.sleep(1.5)  # let the extra deliveries arrive and be turned away
+    again = httpx.get(f"{stack.a}/api/v1/jobs/{job_id}", headers=headers).json()
+    assert again["attempts"] == 1
+    assert again["finished_at"] == job["finished_at"]
+    image = httpx.get(f"{stack.a}/api/v1/images/{image_id}", headers=headers).json()
+    assert len(image["variants"]) == 1
+    assert len(stack.objects(f"images/{image_id}/variants/")) == 1
