@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import obstore
@@ -15,6 +15,9 @@ from obstore.exceptions import BaseError
 from obstore.store import LocalStore, MemoryStore, S3Store
 
 from pixelpress.domain.errors import NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 SCHEMES = ("file", "memory", "s3")
 
@@ -34,8 +37,8 @@ def _unavailable(exc: Exception) -> Unavailable:
 def _s3_store(bucket: str, prefix: str, options: S3Options) -> Any:
     if not bucket:
         raise ValueError("An S3 storage URL names its bucket: s3://bucket/optional/prefix")
-    config: dict[str, Any] = {"region": options.region}
-    client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
+    config: S3Config = {"region": options.region}
+    client: ClientConfig = {"connect_timeout": "5s", "timeout": "60s"}
     if options.endpoint_url:
         # MinIO, R2 and friends: path-style addressing; plain http only where it was asked for.
         config["endpoint"] = options.endpoint_url
@@ -44,7 +47,7 @@ def _s3_store(bucket: str, prefix: str, options: S3Options) -> Any:
     if options.access_key_id:
         config["access_key_id"] = options.access_key_id
         config["secret_access_key"] = options.secret_access_key
-    retry = {"max_retries": 2, "retry_timeout": timedelta(seconds=20)}
+    retry: RetryConfig = {"max_retries": 2, "retry_timeout": timedelta(seconds=20)}
     return S3Store(
         bucket, prefix=prefix or None, config=config, client_options=client, retry_config=retry
     )

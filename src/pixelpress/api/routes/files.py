@@ -55,7 +55,7 @@ async def get_file(
         raise Forbidden("This download link is invalid or has expired.", code="invalid_signature")
     ext = key.rsplit(".", 1)[-1] if "." in key.rsplit("/", 1)[-1] else ""
     stream = services.storage.stream(key)
-    first = await anext(stream)  # raises NotFound before the response starts
+    first = await anext(stream, b"")  # raises NotFound before the response starts
 
     async def body() -> object:
         yield first
