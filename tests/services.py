@@ -95,3 +95,15 @@ async def drop_postgres(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def delete_queues(name: str) -> None:
+    """Removes a test's RabbitMQ queue, its .delay and .dead queues, and its exchange."""
+    import aio_pika
+
+    conn = await aio_pika.connect(AMQP_URL)
+    async with conn:
+        channel = await conn.channel()
+        for queue in (name, f"{name}.delay", f"{name}.dead"):
+            await channel.queue_delete(queue)
+        await channel.exchange_delete(name)

@@ -7,14 +7,21 @@ from tests.images import photo
 PASSWORD = "correct horse battery"
 
 
-async def register(client: httpx.AsyncClient, name: str = "alice") -> dict[str, str]:
-    """Registers `name` and returns the bearer header of its access token."""
+async def register_tokens(client: httpx.AsyncClient, name: str = "alice") -> dict[str, str]:
+    """Registers `name` and returns the answer: its tokens and user."""
     response = await client.post(
         "/api/v1/auth/register",
         json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
     )
     assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    body: dict[str, str] = response.json()
+    return body
+
+
+async def register(client: httpx.AsyncClient, name: str = "alice") -> dict[str, str]:
+    """Registers `name` and returns the bearer header of its access token."""
+    tokens = await register_tokens(client, name)
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 async def upload(

@@ -8,7 +8,7 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 from pixelpress.bootstrap import Services
 from pixelpress.domain.models import Role
-from tests.api.helpers import PASSWORD, assert_error, register
+from tests.api.helpers import PASSWORD, assert_error, register, register_tokens
 
 
 async def test_register_returns_user_and_tokens(client: httpx.AsyncClient) -> None:
@@ -112,11 +112,7 @@ async def test_cookie_authenticates_and_unsafe_requests_need_csrf(
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncClient) -> None:
-    r = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "alice", "email": "a@example.com", "password": PASSWORD},
-    )
-    first = r.json()
+    first = await register_tokens(client)
     second = await client.post(
         "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
     )
@@ -135,11 +131,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncC
 
 
 async def test_token_types_are_not_interchangeable(client: httpx.AsyncClient) -> None:
-    r = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "alice", "email": "a@example.com", "password": PASSWORD},
-    )
-    tokens = r.json()
+    tokens = await register_tokens(client)
     as_access = {"Authorization": f"Bearer {tokens['refresh_token']}"}
     assert_error(await client.get("/api/v1/auth/me", headers=as_access), 401, "wrong_token_type")
     as_refresh = await client.post(
@@ -149,11 +141,7 @@ async def test_token_types_are_not_interchangeable(client: httpx.AsyncClient) ->
 
 
 async def test_logout_revokes_access_and_refresh_at_once(client: httpx.AsyncClient) -> None:
-    r = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "alice", "email": "a@example.com", "password": PASSWORD},
-    )
-    tokens = r.json()
+    tokens = await register_tokens(client)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     out = await client.post("/api/v1/auth/logout", headers=headers)
     assert out.status_code == 200
@@ -169,12 +157,9 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, services: Services)
     assert_error(await client.get("/api/v1/auth/me"), 401, "not_authenticated")
     garbage = {"Authorization": "Bearer not.a.jwt"}
     assert_error(await client.get("/api/v1/auth/me", headers=garbage), 401, "invalid_token")
-    r = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "alice", "email": "a@example.com", "password": PASSWORD},
-    )
+    tokens = await register_tokens(client)
     claims = jwt.decode(
-        r.json()["access_token"], options={"verify_signature": False}, algorithms=["HS256"]
+        tokens["access_token"], options={"verify_signature": False}, algorithms=["HS256"]
     )
     expired = dict(claims, exp=int(time.time()) - 10, iat=int(time.time()) - 100)
     token = jwt.encode(expired, services.secret_key, algorithm="HS256")

@@ -51,18 +51,7 @@ async def queues(
     finally:
         await publisher.stop()
         await consumer.stop()
-        await _delete_queues(name)
-
-
-async def _delete_queues(name: str) -> None:
-    import aio_pika
-
-    conn = await aio_pika.connect(services.AMQP_URL)
-    async with conn:
-        channel = await conn.channel()
-        for queue in (name, f"{name}.delay", f"{name}.dead"):
-            await channel.queue_delete(queue)
-        await channel.exchange_delete(name)
+        await services.delete_queues(name)
 
 
 async def test_published_ids_reach_the_consumer(

@@ -104,18 +104,7 @@ def stack(tmp_path: Path, s3: str) -> Iterator[Stack]:
         for process in [*processes, *stack.workers]:
             process.stop()
         asyncio.run(services.drop_postgres(database_url))
-        asyncio.run(_delete_queues(stack.queue_name))
-
-
-async def _delete_queues(name: str) -> None:
-    import aio_pika
-
-    conn = await aio_pika.connect(services.AMQP_URL)
-    async with conn:
-        channel = await conn.channel()
-        for queue in (name, f"{name}.delay", f"{name}.dead"):
-            await channel.queue_delete(queue)
-        await channel.exchange_delete(name)
+        asyncio.run(services.delete_queues(stack.queue_name))
 
 
 def login(base: str, name: str) -> dict[str, str]:
