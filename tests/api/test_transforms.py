@@ -4,10 +4,10 @@ from pathlib import Path
 
 import httpx
 import pyvips
-from pixelpress.domain.spec import parse_spec
 
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain.models import JobStatus
+from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases.jobs import run_job
 from pixelpress.usecases.transforms import queue_variant
 from tests.api.helpers import assert_error, register, upload
