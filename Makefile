@@ -26,8 +26,8 @@ migrate: $(VENV)/.installed
 	$(BIN)/pixelpress migrate
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check --no-cache src tests
+	$(BIN)/ruff format --no-cache --check src tests
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
