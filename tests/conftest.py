@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.settings import Settings
+from tests import services as test_services
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -24,6 +25,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, for the whole run."""
+    yield from test_services.moto_server()
 
 
 @pytest.fixture

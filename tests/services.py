@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlparse
 
 import pytest
 
@@ -29,7 +30,13 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
-def need(name: str, host: str, port: int) -> None:
+URLS = {"PostgreSQL": POSTGRES_URL, "Redis": REDIS_URL, "RabbitMQ": AMQP_URL}
+
+
+def need(name: str) -> None:
+    """Skips the test (fails it when services are required) unless `name` answers."""
+    url = urlparse(URLS[name])
+    host, port = url.hostname or "127.0.0.1", url.port or 0
     if reachable(host, port):
         return
     message = f"{name} is not reachable on {host}:{port}"
@@ -76,7 +83,7 @@ async def fresh_postgres_database() -> str:
     """Creates an empty database for one test; returns its URL (drop it with drop_postgres)."""
     import asyncpg
 
-    need("PostgreSQL", "127.0.0.1", 5432)
+    need("PostgreSQL")
     name = f"pixelpress_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(POSTGRES_URL)
     try:

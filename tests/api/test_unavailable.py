@@ -53,7 +53,7 @@ async def test_database_down_is_503_then_recovers(
 
 
 async def test_cache_down_is_503_then_recovers(tmp_path: Path) -> None:
-    services.need("Redis", "127.0.0.1", 6379)
+    services.need("Redis")
     proxy = CuttableProxy("127.0.0.1", 6379)
     await proxy.start()
     settings = make_settings(

@@ -3,7 +3,7 @@ against its real service (skipped with a reason unless PIXELPRESS_REQUIRE_SERVIC
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +15,6 @@ from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
 from pixelpress.ports import Cache, ObjectStorage, RateLimiter
 from tests import services
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    yield from services.moto_server()
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
@@ -41,7 +36,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
         return
     from pixelpress.adapters.cache_redis import RedisCache
 
-    services.need("Redis", "127.0.0.1", 6379)
+    services.need("Redis")
     redis = RedisCache(services.REDIS_URL)
     try:
         yield redis
@@ -52,7 +47,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
 @pytest.fixture(params=["memory", "redis"])
 def rate_limiter(request: pytest.FixtureRequest) -> RateLimiter:
     if request.param == "redis":
-        services.need("Redis", "127.0.0.1", 6379)
+        services.need("Redis")
         return LimitsRateLimiter(services.REDIS_URL)
     return LimitsRateLimiter("memory://")
 

@@ -40,7 +40,7 @@ async def queues(
         yield queue, queue, inbox
         await queue.stop()
         return
-    services.need("RabbitMQ", "127.0.0.1", 5672)
+    services.need("RabbitMQ")
     name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
     publisher = TaskiqJobQueue.from_url(services.AMQP_URL, name=name)
     consumer = TaskiqJobQueue.from_url(services.AMQP_URL, name=name, concurrency=2)
@@ -78,3 +78,35 @@ async def test_ping(queues: tuple[TaskiqJobQueue, TaskiqJobQueue, Inbox]) -> Non
     publisher, consumer, _ = queues
     await publisher.ping()
     await consumer.ping()
+
+
+async def test_final_failures_are_dead_lettered_on_rabbitmq() -> None:
+    import json
+
+    import aio_pika
+
+    services.need("RabbitMQ")
+    name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
+    queue = TaskiqJobQueue.from_url(services.AMQP_URL, name=name)
+
+    async def never(_: str) -> None:
+        raise AssertionError("a publisher does not consume")
+
+    await queue.start(never, consume=False)
+    try:
+        await queue.dead_letter("job-1", "The image is corrupt or truncated and cannot be read.")
+        conn = await aio_pika.connect(services.AMQP_URL)
+        async with conn:
+            channel = await conn.channel()
+            dead = await channel.get_queue(f"{name}.dead")
+            message = await dead.get(timeout=5)
+            assert message is not None
+            await message.ack()
+        body = json.loads(message.body)
+        assert body == {
+            "jobId": "job-1",
+            "reason": "The image is corrupt or truncated and cannot be read.",
+        }
+    finally:
+        await queue.stop()
+        await services.delete_queues(name)

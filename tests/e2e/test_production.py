@@ -61,16 +61,12 @@ class Stack:
         return [o["Key"] for o in listed.get("Contents", [])]
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[str]:
-    yield from services.moto_server()
-
-
 @pytest.fixture
-def stack(tmp_path: Path, s3: str) -> Iterator[Stack]:
-    services.need("PostgreSQL", "127.0.0.1", 5432)
-    services.need("Redis", "127.0.0.1", 6379)
-    services.need("RabbitMQ", "127.0.0.1", 5672)
+def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
+    s3 = s3_endpoint
+    services.need("PostgreSQL")
+    services.need("Redis")
+    services.need("RabbitMQ")
     database_url = asyncio.run(services.fresh_postgres_database())
     bucket = services.make_bucket(s3)
     tag = uuid.uuid4().hex[:8]
