@@ -26,12 +26,14 @@ ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg
 def async_url(url: str) -> str:
     """Accepts URLs as operators write them (`postgresql://…`) and picks our async driver."""
     parsed = make_url(url)
+    if parsed.drivername == "postgres":  # the older spelling many platforms still hand out
+        parsed = parsed.set(drivername="postgresql")
     backend = parsed.get_backend_name()
     if backend not in ASYNC_DRIVERS:
         raise ValueError(
             f"Unsupported database URL scheme {parsed.drivername!r}; use one of: sqlite, postgresql"
         )
-    if parsed.drivername == backend or parsed.drivername in ("postgres",):
+    if parsed.drivername == backend:
         parsed = parsed.set(drivername=ASYNC_DRIVERS[backend])
     return parsed.render_as_string(hide_password=False)
 
