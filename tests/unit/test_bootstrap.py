@@ -9,7 +9,6 @@ import pytest
 from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.sql.database import async_url
 from pixelpress.bootstrap import build_cache, build_services
-from tests import services
 from tests.conftest import make_settings
 
 
@@ -65,6 +64,3 @@ def test_s3_credentials_fall_back_to_the_aws_variables(monkeypatch: pytest.Monke
     monkeypatch.setenv("PIXELPRESS_S3_ACCESS_KEY_ID", "ours")
     assert Settings(_env_file=None).s3_access_key_id == "ours"  # type: ignore[call-arg]
 
-
-def test_services_helper_reads_urls() -> None:
-    assert services.URLS["RabbitMQ"].startswith("amqp://")
