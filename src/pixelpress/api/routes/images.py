@@ -30,7 +30,33 @@ def _status_url(image_id: str) -> str:
     return f"/api/v1/images/{image_id}/status"
 
 
-@router.post("/images", status_code=201, response_model=UploadOut)
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        "transformations": {
+                            "type": "string",
+                            "description": "A transformation spec as JSON: queues a job (202).",
+                        },
+                    },
+                }
+            },
+            **{
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("image/jpeg", "image/png", "image/webp", "image/gif", "image/avif")
+            },
+        },
+    }
+}
+
+
+@router.post("/images", status_code=201, response_model=UploadOut, openapi_extra=UPLOAD_BODY)
 @router.post("/images/upload", status_code=201, response_model=UploadOut, include_in_schema=False)
 async def upload(request: Request, user: CurrentUser, services: ServicesDep) -> JSONResponse:
     s = services
