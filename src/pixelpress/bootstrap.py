@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +15,8 @@ from urllib.parse import urlparse
 import anyio
 
 from pixelpress.adapters.cache_memory import MemoryCache
+from pixelpress.adapters.email_outbox import OutboxEmailSender
+from pixelpress.adapters.metrics_prometheus import MeteredCache, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
 from pixelpress.adapters.processor_vips import VipsImageProcessor
 from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
@@ -22,15 +25,25 @@ from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
 from pixelpress.adapters.tokens_jwt import JwtTokenService
+from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
 from pixelpress.domain.clock import SystemClock
-from pixelpress.ports import Cache, Clock
+from pixelpress.ports import Cache, Clock, EmailSender
 from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
+from pixelpress.usecases.notifications import Delivery, deliver
 
 log = logging.getLogger(__name__)
 
 CACHE_SCHEMES = ("memory", "redis", "rediss")
+
+
+def build_email(settings: Settings) -> EmailSender:
+    if not settings.smtp_url:
+        return OutboxEmailSender(settings.data_dir / "outbox", sender=settings.mail_from)
+    from pixelpress.adapters.email_smtp import SmtpEmailSender
+
+    return SmtpEmailSender(settings.smtp_url, sender=settings.mail_from)
 
 
 def build_cache(url: str, prefix: str) -> Cache:
@@ -60,11 +73,21 @@ class Services:
     tokens: JwtTokenService
     secret_key: str
     runner: JobRunner
+    delivery: Delivery
     session_ttl: SessionTtl
+    metrics: Metrics
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def run_job(self, job_id: str) -> None:
-        await run_job(job_id, runner=self.runner)
+        started = time.perf_counter()
+        outcome = await run_job(job_id, runner=self.runner)
+        if outcome is not None:
+            self.metrics.job_seconds.labels(outcome=str(outcome)).observe(
+                time.perf_counter() - started
+            )
+
+    async def deliver(self, notification_id: str) -> None:
+        await deliver(notification_id, delivery=self.delivery)
 
 
 async def _sweep(services: Services) -> None:
@@ -116,7 +139,8 @@ async def build_services(
         settings.queue_url, concurrency=threads, name=settings.queue_name
     )
     consume = role is ProcessRole.WORKER or (role is ProcessRole.API and queue.in_process)
-    cache = build_cache(settings.cache_url, settings.cache_prefix)
+    metrics = Metrics()
+    cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
     processor = VipsImageProcessor(settings.limits, threads=threads)
     runner = JobRunner(
         db=db,
@@ -151,15 +175,28 @@ async def build_services(
         ),
         secret_key=secret,
         runner=runner,
+        delivery=Delivery(
+            db=db,
+            queue=queue,
+            email=build_email(settings),
+            webhooks=HttpxWebhookSender(
+                timeout=settings.webhook_timeout_seconds,
+                allow_loopback=settings.webhook_allow_loopback,
+            ),
+            clock=clock,
+            max_attempts=settings.notification_max_attempts,
+            retry_base_seconds=settings.notification_retry_base_seconds,
+        ),
         session_ttl=SessionTtl(
             normal=timedelta(days=settings.refresh_token_days),
             remember_me=timedelta(days=settings.remember_me_days),
         ),
+        metrics=metrics,
     )
     try:
         if migrate:
             await upgrade(db.engine)
-        await queue.start(services.run_job, consume=consume)
+        await queue.start(services.run_job, consume=consume, deliverer=services.deliver)
         if consume:
             await republish_unfinished(runner=runner)
             services._background.append(asyncio.create_task(_sweep(services)))

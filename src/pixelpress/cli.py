@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
@@ -24,11 +23,11 @@ def serve(
     import uvicorn
 
     from pixelpress.api.app import create_app
+    from pixelpress.api.observability import configure_logging
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    uvicorn.run(create_app(Settings()), host=host, port=port, log_level=log_level)
+    settings = Settings()
+    configure_logging(log_level, settings.log_format)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, log_config=None)
 
 
 @app.command()
@@ -47,9 +46,9 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from pixelpress.api.observability import configure_logging
+
+    configure_logging(log_level, settings.log_format)
     asyncio.run(run_worker(settings, concurrency=concurrency))
 
 

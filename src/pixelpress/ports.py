@@ -15,6 +15,9 @@ from pixelpress.domain.models import (
     Ingested,
     Job,
     JobStatus,
+    LogEntry,
+    LogFilter,
+    Notification,
     Page,
     PageOf,
     Rendered,
@@ -50,6 +53,16 @@ class UserRepository(Protocol):
         ...
 
     async def update(self, user: User) -> None: ...
+    async def list_page(self, page: Page) -> PageOf[User]:
+        """Oldest first."""
+        ...
+
+    async def delete(self, user_id: str) -> None:
+        """Removes the user with every row of theirs (images, variants, jobs, sessions, logs,
+        notifications). Their stored objects are the caller's to delete."""
+        ...
+
+    async def count(self) -> int: ...
 
 
 class SessionRepository(Protocol):
@@ -70,12 +83,17 @@ class ImageRepository(Protocol):
     async def add(self, image: Image) -> None: ...
     async def get(self, image_id: str) -> Image | None: ...
     async def find_by_filename(self, owner_id: str, filename: str) -> Image | None: ...
-    async def list(self, owner_id: str | None, page: Page) -> PageOf[Image]:
+    async def list_page(self, owner_id: str | None, page: Page) -> PageOf[Image]:
         """Newest first; `owner_id` None lists every user's images."""
         ...
 
     async def delete(self, image_id: str) -> None:
         """Removes the image row with its variants and jobs."""
+        ...
+
+    async def ids_of_owner(self, owner_id: str) -> list[str]: ...
+    async def totals(self) -> tuple[int, int]:
+        """(number of images, bytes stored for originals and variants)."""
         ...
 
 
@@ -106,8 +124,31 @@ class JobRepository(Protocol):
         self, job_id: str, status: JobStatus, *, now: datetime, error: str | None = None
     ) -> None: ...
     async def requeue(self, job_id: str, error: str) -> None: ...
+    async def count_by_status(self) -> dict[JobStatus, int]: ...
     async def unfinished(self, *, stale_before: datetime) -> list[str]:
         """Ids of jobs queued, or processing since before `stale_before`: work to publish again."""
+        ...
+
+
+class LogRepository(Protocol):
+    async def add(self, entry: LogEntry) -> None: ...
+    async def get(self, log_id: str) -> LogEntry | None: ...
+    async def list_page(self, where: LogFilter, page: Page) -> PageOf[LogEntry]:
+        """Newest first."""
+        ...
+
+
+class NotificationRepository(Protocol):
+    async def add(self, notification: Notification) -> None: ...
+    async def get(self, notification_id: str) -> Notification | None: ...
+    async def latest(self, user_id: str) -> Notification | None: ...
+    async def list_page(self, user_id: str, page: Page) -> PageOf[Notification]:
+        """Newest first."""
+        ...
+
+    async def update(self, notification: Notification) -> None: ...
+    async def never_handed_on(self, *, before: datetime) -> list[str]:
+        """Pending notifications never attempted, created before `before`: lost hand-offs."""
         ...
 
 
@@ -122,6 +163,10 @@ class UnitOfWork(Protocol):
     def variants(self) -> VariantRepository: ...
     @property
     def jobs(self) -> JobRepository: ...
+    @property
+    def logs(self) -> LogRepository: ...
+    @property
+    def notifications(self) -> NotificationRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -183,8 +228,15 @@ class JobQueue(Protocol):
         """Records a job that failed for good where operators look for such things."""
         ...
 
-    async def start(self, handler: JobHandler, *, consume: bool) -> None:
-        """Connects; with `consume`, delivers published job ids to `handler`."""
+    async def deliver(self, notification_id: str, *, delay: float = 0) -> None:
+        """Hands a notification to a consumer for delivery, after `delay` seconds."""
+        ...
+
+    async def start(
+        self, handler: JobHandler, *, consume: bool, deliverer: JobHandler | None = None
+    ) -> None:
+        """Connects; with `consume`, hands published job ids to `handler` and notification ids
+        to `deliverer`."""
         ...
 
     async def stop(self) -> None: ...
@@ -238,6 +290,49 @@ class ImageProcessor(Protocol):
     ) -> Rendered:
         """Applies `spec` in the documented order; output is upright, sRGB, metadata stripped.
         Raises Unprocessable when the final output passes the limits."""
+        ...
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    body: str
+    message_id: str
+
+
+class EmailSender(Protocol):
+    async def send(self, email: Email) -> None:
+        """Raises Unavailable when the mail server cannot be reached (worth retrying)."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status: int | None
+    """The HTTP status, or None when nothing came back (refused, timed out)."""
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status >= 500 or self.status in (408, 429)
+
+
+class WebhookSender(Protocol):
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> WebhookResult:
+        """POSTs once, without following redirects. Raises Forbidden (code `unsafe_url`),
+        sending nothing, when any address the host resolves to is not a public one."""
+        ...
+
+    async def check_url(self, url: str) -> None:
+        """The same check, without sending: for URLs as they are registered."""
         ...
 
 

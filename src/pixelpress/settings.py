@@ -69,6 +69,20 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_retry_base_seconds: float = 2.0
 
+    # notifications
+    smtp_url: str = ""
+    """`smtp://user:pass@host:587` or `smtps://…`; empty writes .eml files to <data dir>/outbox."""
+    mail_from: str = "Pixelpress <noreply@pixelpress.local>"
+    webhook_timeout_seconds: float = 5.0
+    webhook_allow_loopback: bool = False
+    """For tests and local development only: lets webhooks reach 127.0.0.1 and ::1."""
+    notification_max_attempts: int = 5
+    notification_retry_base_seconds: float = 2.0
+
+    # operations
+    log_format: str = "json"
+    """`json` (one object a line, with the request id) or `text`."""
+
     # rate limits: requests per minute
     rate_limit_default: int = 100
     rate_limit_login: int = 10

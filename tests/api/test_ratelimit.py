@@ -7,6 +7,7 @@ import httpx
 from pixelpress.api.app import create_app
 from pixelpress.api.ratelimit import client_address
 from pixelpress.bootstrap import build_services
+from pixelpress.domain.models import LogFilter, Page
 from tests.api.helpers import PASSWORD, assert_error, register
 from tests.conftest import make_settings
 
@@ -31,11 +32,19 @@ async def test_limits_carry_headers_and_429(tmp_path: Path) -> None:
             assert int(blocked.headers["Retry-After"]) >= 1
             # the login bucket is stricter and counted per address
             login = {"username": "alice", "password": PASSWORD}
-            other = await client.post("/api/v1/auth/login", json=login)
-            assert other.status_code in (200, 429)
-            assert (await client.post("/api/v1/auth/login", json=login)).status_code == 429
+            client.cookies.clear()  # anonymous: the address's buckets, not the user's
+            assert (await client.post("/api/v1/auth/login", json=login)).status_code == 200
+            client.cookies.clear()
+            refused = await client.post("/api/v1/auth/login", json=login)
+            assert_error(refused, 429, "rate_limited")
+            assert refused.headers["RateLimit-Limit"] == "2"  # the login bucket's
             # health checks are never limited
             assert (await client.get("/healthz")).status_code == 200
+            # the blocks are recorded in the log service, once per window and caller
+            async with services.db.unit_of_work() as uow:
+                found = await uow.logs.list_page(LogFilter(), Page(1, 100))
+            blocks = [e for e in found.items if e.message.startswith("Rate limit reached")]
+            assert sorted(e.context["bucket"] for e in blocks if e.context) == ["default", "login"]
 
 
 def test_forwarded_for_is_only_believed_from_trusted_proxies() -> None:

@@ -116,9 +116,9 @@ async def test_images_list_newest_first_per_owner(database: Database) -> None:
             await uow.images.add(i)
         await uow.commit()
     async with database.unit_of_work() as uow:
-        first = await uow.images.list(alice.id, Page(1, 2))
-        last = await uow.images.list(alice.id, Page(3, 2))
-        everyone = await uow.images.list(None, Page(1, 100))
+        first = await uow.images.list_page(alice.id, Page(1, 2))
+        last = await uow.images.list_page(alice.id, Page(3, 2))
+        everyone = await uow.images.list_page(None, Page(1, 100))
         named = await uow.images.find_by_filename(alice.id, "a.jpg")
     assert [i.id for i in first.items] == [images[4].id, images[3].id]
     assert [i.id for i in last.items] == [images[0].id]

@@ -63,4 +63,3 @@ def test_s3_credentials_fall_back_to_the_aws_variables(monkeypatch: pytest.Monke
     assert settings.s3_secret_access_key == "secret-from-aws"
     monkeypatch.setenv("PIXELPRESS_S3_ACCESS_KEY_ID", "ours")
     assert Settings(_env_file=None).s3_access_key_id == "ours"  # type: ignore[call-arg]
-

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SCHEMES = ("memory", "amqp", "amqps")
 TASK_NAME = "pixelpress.run_job"
+DELIVER_TASK = "pixelpress.deliver_notification"
 
 
 def _amqp_broker(url: str, name: str, concurrency: int) -> Any:
@@ -49,6 +50,7 @@ class TaskiqJobQueue:
         self._broker = broker
         self._name = name
         self._task: Any = None
+        self._deliver_task: Any = None
         self._concurrency = concurrency
         self._finish = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
@@ -70,11 +72,20 @@ class TaskiqJobQueue:
             f"Unsupported queue URL scheme {scheme!r}; use one of: {', '.join(SCHEMES)}"
         )
 
-    async def start(self, handler: JobHandler, *, consume: bool) -> None:
+    async def start(
+        self, handler: JobHandler, *, consume: bool, deliverer: JobHandler | None = None
+    ) -> None:
         async def run_job(job_id: str) -> None:
             await handler(job_id)
 
+        async def deliver_notification(notification_id: str) -> None:
+            if deliverer is not None:
+                await deliverer(notification_id)
+
         self._task = self._broker.register_task(run_job, task_name=TASK_NAME)
+        self._deliver_task = self._broker.register_task(
+            deliver_notification, task_name=DELIVER_TASK
+        )
         if self.in_process:
             await self._broker.startup()
             return
@@ -91,15 +102,22 @@ class TaskiqJobQueue:
 
     async def publish(self, job_id: str, *, delay: float = 0) -> None:
         assert self._task is not None, "start() the queue before publishing"
+        await self._send(self._task, job_id, delay)
+
+    async def deliver(self, notification_id: str, *, delay: float = 0) -> None:
+        assert self._deliver_task is not None, "start() the queue before publishing"
+        await self._send(self._deliver_task, notification_id, delay)
+
+    async def _send(self, task: Any, item_id: str, delay: float) -> None:
         if delay <= 0:
-            await self._kiq(self._task.kicker(), job_id)
+            await self._kiq(task.kicker(), item_id)
         elif self.in_process:
             # InMemoryBroker ignores delays: wait here, without holding up the caller.
-            task = asyncio.create_task(self._later(job_id, delay))
-            self._delayed.add(task)
-            task.add_done_callback(self._delayed.discard)
+            later = asyncio.create_task(self._later(task, item_id, delay))
+            self._delayed.add(later)
+            later.add_done_callback(self._delayed.discard)
         else:
-            await self._kiq(self._task.kicker().with_labels(delay=delay), job_id)
+            await self._kiq(task.kicker().with_labels(delay=delay), item_id)
 
     async def _kiq(self, kicker: Any, job_id: str) -> None:
         try:
@@ -109,9 +127,9 @@ class TaskiqJobQueue:
                 raise
             raise Unavailable("The job queue is unavailable.", dependency="queue") from exc
 
-    async def _later(self, job_id: str, delay: float) -> None:
+    async def _later(self, task: Any, item_id: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        await self.publish(job_id)
+        await self._send(task, item_id, 0)
 
     async def dead_letter(self, job_id: str, reason: str) -> None:
         """Keeps a record of a job that failed for good where operators look for them."""
@@ -139,7 +157,10 @@ class TaskiqJobQueue:
     async def drain(self) -> None:
         """Waits for the jobs running in this process (the in-memory broker only)."""
         if isinstance(self._broker, InMemoryBroker):
-            await self._broker.wait_all()
+            # A job's completion hands notifications on: wait until nothing is left running.
+            while self._broker._running_tasks or self._delayed:
+                await asyncio.gather(*self._delayed, return_exceptions=True)
+                await self._broker.wait_all()
 
     async def ping(self) -> None:
         if self.in_process:

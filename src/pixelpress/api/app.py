@@ -10,10 +10,12 @@ from fastapi import APIRouter, FastAPI
 from pixelpress import __version__
 from pixelpress.api import errors
 from pixelpress.api.body_limit import BodyLimitMiddleware
+from pixelpress.api.observability import ObservabilityMiddleware
 from pixelpress.api.ratelimit import UPLOAD, Buckets, RateLimitMiddleware
-from pixelpress.api.routes import auth, files, health, images
+from pixelpress.api.routes import admin, auth, files, health, images, logs, notifications
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.settings import Settings
+from pixelpress.usecases import logs as log_service
 
 JSON_BODY_LIMIT = 1024 * 1024
 MULTIPART_OVERHEAD = 128 * 1024
@@ -23,6 +25,9 @@ def api_router() -> APIRouter:
     router = APIRouter()
     router.include_router(auth.router)
     router.include_router(images.router)
+    router.include_router(notifications.router)
+    router.include_router(logs.router)
+    router.include_router(admin.router)
     return router
 
 
@@ -70,5 +75,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             transform=settings.rate_limit_transform,
         ),
         trusted_proxies=settings.trusted_proxies,
+        on_block=lambda caller, bucket: record_rate_limit_block(app.state.services, caller, bucket),
     )
+    # Outermost: sees every answer, 413s and 429s included.
+    app.add_middleware(ObservabilityMiddleware, metrics=lambda: app.state.services.metrics)
     return app
+
+
+async def record_rate_limit_block(services: Services, caller: str, bucket: str) -> None:
+    await log_service.record_rate_limit_block(
+        caller, bucket, db=services.db, cache=services.cache, clock=services.clock
+    )

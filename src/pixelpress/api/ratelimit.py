@@ -3,9 +3,10 @@ and transformations. Every response carries the RateLimit-* headers of its tight
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,8 +60,10 @@ class RateLimitMiddleware:
         tokens: Callable[[], TokenService],
         buckets: Buckets,
         trusted_proxies: list[str],
+        on_block: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
+        self.on_block = on_block
         self.limiter = limiter
         self.tokens = tokens
         self.buckets = buckets
@@ -82,31 +85,36 @@ class RateLimitMiddleware:
                 pass
         return f"ip:{client_address(scope, self.trusted)}"
 
-    async def _check(self, scope: Scope) -> RateLimitResult:
+    async def _check(self, scope: Scope) -> tuple[RateLimitResult, str, str]:
+        """(the tightest result, the key it counted, the bucket it came from)."""
         path, method = scope["path"], scope["method"]
         caller = self._caller(scope)
         limiter = self.limiter()
         tightest = await limiter.hit("default", caller, limit=self.buckets.default, per_seconds=60)
-        special: tuple[str, int] | None = None
+        if not tightest.allowed:
+            return tightest, caller, "default"
+        special: tuple[str, int, str] | None = None
         if method == "POST" and LOGIN.match(path):
-            special = ("login", self.buckets.login)
-            caller = f"ip:{client_address(scope, self.trusted)}"
+            # Per address: guessing passwords for many accounts counts as one caller.
+            special = ("login", self.buckets.login, f"ip:{client_address(scope, self.trusted)}")
         elif method in ("POST", "PUT") and UPLOAD.match(path):
-            special = ("upload", self.buckets.upload)
+            special = ("upload", self.buckets.upload, caller)
         elif method == "POST" and TRANSFORM.match(path):
-            special = ("transform", self.buckets.transform)
-        if tightest.allowed and special is not None:
-            result = await limiter.hit(special[0], caller, limit=special[1], per_seconds=60)
-            if not result.allowed or result.remaining < tightest.remaining:
-                tightest = result
-        return tightest
+            special = ("transform", self.buckets.transform, caller)
+        if special is None:
+            return tightest, caller, "default"
+        bucket, limit, key = special
+        result = await limiter.hit(bucket, key, limit=limit, per_seconds=60)
+        if not result.allowed or result.remaining < tightest.remaining:
+            return result, key, bucket
+        return tightest, caller, "default"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(UNLIMITED):
             await self.app(scope, receive, send)
             return
         try:
-            result = await self._check(scope)
+            result, caller, bucket = await self._check(scope)
         except DomainError as exc:
             await render_domain_error(exc)(scope, receive, send)
             return
@@ -116,6 +124,9 @@ class RateLimitMiddleware:
             (b"ratelimit-reset", str(result.reset_after).encode()),
         ]
         if not result.allowed:
+            if self.on_block is not None:
+                with contextlib.suppress(DomainError):  # a log we cannot write blocks nothing
+                    await self.on_block(caller, bucket)
             response = render_domain_error(RateLimited(retry_after=max(1, result.reset_after)))
             response.raw_headers.extend(headers)
             await response(scope, receive, send)

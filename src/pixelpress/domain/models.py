@@ -47,6 +47,25 @@ class JobStatus(StrEnum):
         return self in (JobStatus.PROCESSED, JobStatus.FAILED)
 
 
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class NotificationType(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class VariantStatus(StrEnum):
     PENDING = "pending"
     READY = "ready"
@@ -100,6 +119,9 @@ class User:
     created_at: datetime
     last_login: datetime | None = None
     disabled: bool = False
+    notify_email: bool = False
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
 
 
 @dataclass
@@ -156,6 +178,47 @@ class Job:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+@dataclass
+class LogEntry:
+    id: str
+    level: LogLevel
+    message: str
+    timestamp: datetime
+    created_at: datetime
+    user_id: str | None = None
+    image_id: str | None = None
+    source: str = "client"
+    """`client` for entries sent to POST /logs, `system` for events Pixelpress records."""
+    context: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    user_id: str | None = None
+    """None: every user's entries (admins)."""
+    level: LogLevel | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    image_id: str | None = None
+
+
+@dataclass
+class Notification:
+    id: str
+    user_id: str
+    type: NotificationType
+    message: str
+    status: NotificationStatus
+    created_at: datetime
+    event: str = "manual"
+    """What caused it: `manual`, `job.processed` or `job.failed`."""
+    image_id: str | None = None
+    job_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from pixelpress.domain.errors import Conflict, InvalidInput, Unauthenticated
 from pixelpress.domain.ids import new_id
-from pixelpress.domain.models import AuthSession, Role, Tokens, User
+from pixelpress.domain.models import AuthSession, LogLevel, Role, Tokens, User
 from pixelpress.ports import Clock, Database, PasswordHasher, TokenService
+from pixelpress.usecases.logs import record
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -132,9 +133,18 @@ async def login(
         user = await uow.users.find_by_login(login)
     if user is None:
         await hasher.dummy_verify()  # an unknown user costs what a wrong password costs
-        raise Unauthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
-    matches, upgraded = await hasher.verify(password, user.password_hash)
-    if not matches or user.disabled:
+        matches, upgraded = False, None
+    else:
+        matches, upgraded = await hasher.verify(password, user.password_hash)
+    if user is None or not matches or user.disabled:
+        await record(
+            db,
+            LogLevel.WARNING,
+            "Failed login.",
+            clock=clock,
+            user_id=user.id if user else None,
+            context={"login": login[:254], "reason": "disabled" if user and matches else "bad"},
+        )
         raise Unauthenticated(INVALID_CREDENTIALS, code="invalid_credentials")
     user.last_login = clock.now()
     if upgraded:

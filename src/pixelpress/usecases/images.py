@@ -134,7 +134,7 @@ async def upload_image(
     return ImageView(image, variants, jobs), queued
 
 
-async def _views(uow: UnitOfWork, images: list[Image]) -> list[ImageView]:
+async def views_of(uow: UnitOfWork, images: list[Image]) -> list[ImageView]:
     ids = [image.id for image in images]
     variants = await uow.variants.list_for_images(ids)
     jobs = await uow.jobs.list_for_images(ids)
@@ -143,15 +143,15 @@ async def _views(uow: UnitOfWork, images: list[Image]) -> list[ImageView]:
 
 async def list_images(*, user: User, page: Page, db: Database) -> PageOf[ImageView]:
     async with db.unit_of_work() as uow:
-        found = await uow.images.list(user.id, page)
-        views = await _views(uow, found.items)
+        found = await uow.images.list_page(user.id, page)
+        views = await views_of(uow, found.items)
     return PageOf(items=views, page=found.page, total=found.total)
 
 
 async def get_image(image_id: str, *, user: User, db: Database) -> ImageView:
     async with db.unit_of_work() as uow:
         image = await visible_image(uow, image_id, user)
-        return (await _views(uow, [image]))[0]
+        return (await views_of(uow, [image]))[0]
 
 
 async def delete_image(

@@ -4,13 +4,15 @@ output key is derived from (image, spec hash), and a finished job is never run a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pixelpress.domain.errors import DomainError, NotFound, Unavailable
-from pixelpress.domain.models import Job, JobStatus, Variant, VariantStatus
+from pixelpress.domain.models import Job, JobStatus, LogLevel, Variant, VariantStatus
 from pixelpress.domain.spec import TransformSpec
 from pixelpress.ports import Clock, Database, ImageProcessor, JobQueue, ObjectStorage
+from pixelpress.usecases.logs import record_event
+from pixelpress.usecases.notifications import hand_on, notify_job_outcome
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,21 @@ async def _finish(
             current.status = VariantStatus.FAILED
             await uow.variants.update(current)
         await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error)
+        outcome = replace(job, status=status, error=error)
+        notifications = await notify_job_outcome(uow, outcome, runner.clock)
+        if status is JobStatus.FAILED:
+            await record_event(
+                uow,
+                LogLevel.ERROR,
+                f"Job {job.id} failed: {error}",
+                clock=runner.clock,
+                user_id=job.owner_id,
+                image_id=job.image_id,
+                context={"jobId": job.id, "attempts": job.attempts},
+            )
         await uow.commit()
+    for notification_id in notifications:
+        await hand_on(runner.queue, notification_id)
     if status is JobStatus.FAILED:
         await runner.queue.dead_letter(job.id, error or "failed")
     return status
@@ -123,8 +139,12 @@ async def _finish(
 async def republish_unfinished(*, runner: JobRunner) -> int:
     """Publishes again every job left queued, or stale in processing. Safe to call any time:
     a job delivered twice is claimed once."""
+    stale = runner.stale_before()
     async with runner.db.unit_of_work() as uow:
-        ids = await uow.jobs.unfinished(stale_before=runner.stale_before())
+        ids = await uow.jobs.unfinished(stale_before=stale)
+        lost = await uow.notifications.never_handed_on(before=stale)
     for job_id in ids:
         await runner.queue.publish(job_id)
+    for notification_id in lost:
+        await hand_on(runner.queue, notification_id)
     return len(ids)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Conflict, NotFound, Unavailable, Unprocessable
@@ -144,3 +146,22 @@ async def get_job(job_id: str, *, user: User, db: Database) -> Job:
     if job is None or not may_see(user, job.owner_id):
         raise NotFound("Job not found.", code="job_not_found")
     return job
+
+
+async def watch_job(
+    job: Job, *, db: Database, interval: float, give_up_after: float = 3600
+) -> AsyncIterator[Job]:
+    """The job as it is now, then again each time its state changes, until it ends. Reads the
+    database, so it follows work done by any process."""
+    yield job
+    deadline = asyncio.get_running_loop().time() + give_up_after
+    last = job.status
+    while not last.finished and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(interval)
+        async with db.unit_of_work() as uow:
+            current = await uow.jobs.get(job.id)
+        if current is None:  # the image was deleted
+            return
+        if current.status is not last:
+            last = current.status
+            yield current

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pixelpress.adapters.sql.records import SqlLogs, SqlNotifications
 from pixelpress.adapters.sql.repositories import (
     SqlImages,
     SqlJobs,
@@ -71,6 +72,8 @@ class SqlUnitOfWork:
     images: SqlImages
     variants: SqlVariants
     jobs: SqlJobs
+    logs: SqlLogs
+    notifications: SqlNotifications
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -87,6 +90,8 @@ class SqlUnitOfWork:
         self.images = SqlImages(self._conn)
         self.variants = SqlVariants(self._conn)
         self.jobs = SqlJobs(self._conn)
+        self.logs = SqlLogs(self._conn)
+        self.notifications = SqlNotifications(self._conn)
         return self
 
     async def commit(self) -> None:

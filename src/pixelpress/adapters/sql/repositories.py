@@ -10,7 +10,15 @@ from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pixelpress.adapters.sql.tables import auth_sessions, images, jobs, users, variants
+from pixelpress.adapters.sql.tables import (
+    auth_sessions,
+    images,
+    jobs,
+    logs,
+    notifications,
+    users,
+    variants,
+)
 from pixelpress.domain.errors import Conflict
 from pixelpress.domain.models import (
     AuthSession,
@@ -27,7 +35,7 @@ from pixelpress.domain.models import (
 )
 
 
-async def _insert(conn: AsyncConnection, table: Table, entity: Any) -> None:
+async def insert_entity(conn: AsyncConnection, table: Table, entity: Any) -> None:
     """Inserts a dataclass; a unique-constraint violation becomes a domain Conflict."""
     try:
         async with conn.begin_nested():
@@ -47,6 +55,9 @@ def _user(row: Row[Any]) -> User:
         created_at=m["created_at"],
         last_login=m["last_login"],
         disabled=m["disabled"],
+        notify_email=m["notify_email"],
+        webhook_url=m["webhook_url"],
+        webhook_secret=m["webhook_secret"],
     )
 
 
@@ -73,7 +84,7 @@ class SqlUsers:
         self._c = conn
 
     async def add(self, user: User) -> None:
-        await _insert(self._c, users, user)
+        await insert_entity(self._c, users, user)
 
     async def get(self, user_id: str) -> User | None:
         row = (await self._c.execute(select(users).where(users.c.id == user_id))).first()
@@ -100,13 +111,36 @@ class SqlUsers:
         del values["id"]
         await self._c.execute(update(users).where(users.c.id == user.id).values(**values))
 
+    async def list_page(self, page: Page) -> PageOf[User]:
+        total = (await self._c.execute(select(func.count()).select_from(users))).scalar_one()
+        query = (
+            select(users)
+            .order_by(users.c.created_at, users.c.id)
+            .offset(page.offset)
+            .limit(page.size)
+        )
+        rows = (await self._c.execute(query)).all()
+        return PageOf(items=[_user(r) for r in rows], page=page, total=total)
+
+    async def delete(self, user_id: str) -> None:
+        owned = select(images.c.id).where(images.c.owner_id == user_id)
+        await self._c.execute(delete(jobs).where(jobs.c.image_id.in_(owned)))
+        await self._c.execute(delete(variants).where(variants.c.image_id.in_(owned)))
+        await self._c.execute(delete(images).where(images.c.owner_id == user_id))
+        for table in (auth_sessions, notifications, logs):
+            await self._c.execute(delete(table).where(table.c.user_id == user_id))
+        await self._c.execute(delete(users).where(users.c.id == user_id))
+
+    async def count(self) -> int:
+        return int((await self._c.execute(select(func.count()).select_from(users))).scalar_one())
+
 
 class SqlSessions:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
 
     async def add(self, session: AuthSession) -> None:
-        await _insert(self._c, auth_sessions, session)
+        await insert_entity(self._c, auth_sessions, session)
 
     async def get(self, session_id: str) -> AuthSession | None:
         query = select(auth_sessions).where(auth_sessions.c.id == session_id)
@@ -151,7 +185,7 @@ class SqlImages:
         self._c = conn
 
     async def add(self, image: Image) -> None:
-        await _insert(self._c, images, image)
+        await insert_entity(self._c, images, image)
 
     async def get(self, image_id: str) -> Image | None:
         row = (await self._c.execute(select(images).where(images.c.id == image_id))).first()
@@ -167,7 +201,7 @@ class SqlImages:
         row = (await self._c.execute(query)).first()
         return _image(row) if row else None
 
-    async def list(self, owner_id: str | None, page: Page) -> PageOf[Image]:
+    async def list_page(self, owner_id: str | None, page: Page) -> PageOf[Image]:
         where = [images.c.owner_id == owner_id] if owner_id is not None else []
         count = select(func.count()).select_from(images).where(*where)
         total = (await self._c.execute(count)).scalar_one()
@@ -181,6 +215,18 @@ class SqlImages:
         rows = (await self._c.execute(query)).all()
         return PageOf(items=[_image(r) for r in rows], page=page, total=total)
 
+    async def ids_of_owner(self, owner_id: str) -> list[str]:
+        query = select(images.c.id).where(images.c.owner_id == owner_id)
+        return list((await self._c.execute(query)).scalars())
+
+    async def totals(self) -> tuple[int, int]:
+        """(number of images, bytes of originals stored)."""
+        query = select(func.count(), func.coalesce(func.sum(images.c.size), 0))
+        count, size = (await self._c.execute(query.select_from(images))).one()
+        variant_bytes = select(func.coalesce(func.sum(variants.c.size), 0))
+        extra = (await self._c.execute(variant_bytes.select_from(variants))).scalar_one()
+        return int(count), int(size) + int(extra)
+
     async def delete(self, image_id: str) -> None:
         # Explicit children first: foreign-key cascades are a backstop, not the plan.
         await self._c.execute(delete(jobs).where(jobs.c.image_id == image_id))
@@ -193,7 +239,7 @@ class SqlVariants:
         self._c = conn
 
     async def add(self, variant: Variant) -> None:
-        await _insert(self._c, variants, variant)
+        await insert_entity(self._c, variants, variant)
 
     async def get(self, variant_id: str) -> Variant | None:
         row = (await self._c.execute(select(variants).where(variants.c.id == variant_id))).first()
@@ -228,7 +274,7 @@ class SqlJobs:
         self._c = conn
 
     async def add(self, job: Job) -> None:
-        await _insert(self._c, jobs, job)
+        await insert_entity(self._c, jobs, job)
 
     async def get(self, job_id: str) -> Job | None:
         row = (await self._c.execute(select(jobs).where(jobs.c.id == job_id))).first()
@@ -271,6 +317,11 @@ class SqlJobs:
             .where(jobs.c.id == job_id)
             .values(status=JobStatus.QUEUED, started_at=None, error=error)
         )
+
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+        found = {JobStatus(s): int(n) for s, n in (await self._c.execute(query)).all()}
+        return {status: found.get(status, 0) for status in JobStatus}
 
     async def unfinished(self, *, stale_before: datetime) -> list[str]:
         query = select(jobs.c.id).where(_claimable(stale_before)).order_by(jobs.c.created_at)

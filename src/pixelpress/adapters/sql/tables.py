@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +67,9 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_login", UTCDateTime, nullable=True),
+    Column("notify_email", Boolean, nullable=False, default=False, server_default=false()),
+    Column("webhook_url", String(2048), nullable=True),
+    Column("webhook_secret", String(128), nullable=True),
 )
 Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
 
@@ -131,3 +135,37 @@ jobs = Table(
     Column("finished_at", UTCDateTime, nullable=True),
 )
 Index("ix_jobs_status_started", jobs.c.status, jobs.c.started_at)
+
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("level", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("image_id", ID, nullable=True),
+    Column("source", String(16), nullable=False),
+    Column("context", JSON, nullable=True),
+)
+Index("ix_logs_user_timestamp", logs.c.user_id, logs.c.timestamp)
+Index("ix_logs_timestamp", logs.c.timestamp)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("image_id", ID, nullable=True),
+    Column("job_id", ID, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+)
+Index("ix_notifications_user_created", notifications.c.user_id, notifications.c.created_at)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from pixelpress.api.deps import ServicesDep
 from pixelpress.api.errors import error_response
@@ -37,3 +38,11 @@ async def readyz(services: ServicesDep) -> JSONResponse:
                 {"Retry-After": "5"},
             )
     return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus text format: requests, latency, jobs by state, queue depth, job time, cache."""
+    async with services.db.unit_of_work() as uow:
+        services.metrics.set_jobs(await uow.jobs.count_by_status())
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

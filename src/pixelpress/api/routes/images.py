@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Body, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
 from pixelpress.api.routes.files import download_url
@@ -24,6 +25,7 @@ from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases import images, transforms
 
 router = APIRouter(tags=["images"])
+EVENT_POLL_SECONDS = 0.25
 
 
 def _status_url(image_id: str) -> str:
@@ -170,3 +172,24 @@ async def download(
 @router.get("/jobs/{job_id}", response_model=JobOut)
 async def get_job(job_id: str, user: CurrentUser, services: ServicesDep) -> JobOut:
     return JobOut.of(await transforms.get_job(job_id, user=user, db=services.db))
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_events(job_id: str, user: CurrentUser, services: ServicesDep) -> StreamingResponse:
+    """Server-Sent Events: one `status` event per state the job passes through, until it ends."""
+    first = await transforms.get_job(job_id, user=user, db=services.db)  # 404 before streaming
+
+    async def events() -> AsyncIterator[str]:
+        async for job in transforms.watch_job(first, db=services.db, interval=EVENT_POLL_SECONDS):
+            data = JobOut.of(job).model_dump_json()
+            yield f"id: {job.id}-{job.status}\nevent: status\ndata: {data}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,82 @@
+"""Prometheus metrics of one process, in a registry of its own (no global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from pixelpress.domain.models import JobStatus
+from pixelpress.ports import Cache
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "pixelpress_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "pixelpress_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.jobs = Gauge(
+            "pixelpress_jobs", "Jobs by state (from the database).", ["state"], registry=r
+        )
+        self.queue_depth = Gauge(
+            "pixelpress_queue_depth", "Jobs waiting to be run (queued).", registry=r
+        )
+        self.job_seconds = Histogram(
+            "pixelpress_job_duration_seconds",
+            "Time to run a job (load, render, store), by outcome.",
+            ["outcome"],
+            buckets=RENDER_BUCKETS,
+            registry=r,
+        )
+        self.cache = Counter(
+            "pixelpress_cache_requests_total", "Cache lookups by result.", ["result"], registry=r
+        )
+
+    def set_jobs(self, counts: dict[JobStatus, int]) -> None:
+        for status, count in counts.items():
+            self.jobs.labels(state=str(status)).set(count)
+        self.queue_depth.set(counts.get(JobStatus.QUEUED, 0))
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))
+
+
+class MeteredCache:
+    """A Cache that counts its hits and misses; everything else passes through."""
+
+    def __init__(self, inner: Cache, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._inner.get(key)
+        self._metrics.cache.labels(result="hit" if value is not None else "miss").inc()
+        return value
+
+    async def set(self, key: str, value: bytes, *, ttl: int) -> None:
+        await self._inner.set(key, value, ttl=ttl)
+
+    async def delete(self, key: str) -> None:
+        await self._inner.delete(key)
+
+    async def delete_prefix(self, prefix: str) -> None:
+        await self._inner.delete_prefix(prefix)
+
+    async def ping(self) -> None:
+        await self._inner.ping()
+
+    async def close(self) -> None:
+        await self._inner.close()

@@ -1,0 +1,102 @@
+"""Request ids, structured JSON logs and request metrics."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pixelpress.adapters.metrics_prometheus import Metrics
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    """One handler on stdout for everything (uvicorn's loggers included)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as a template with its router's prefix (`/api/v1/images/{image_id}`):
+    bounded label values, whatever ids the paths carry."""
+    route = scope.get("route")
+    suffix = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if suffix is None or pattern is None:
+        return "unmatched"
+    path: str = scope["path"]
+    # Included routers keep their own routes: the prefix is what precedes the matched part.
+    for start in range(len(path)):
+        if path[start] == "/" and pattern.fullmatch(path[start:]):
+            return path[:start] + str(suffix)
+    return str(suffix)
+
+
+class ObservabilityMiddleware:
+    """Gives each request an id (the caller's X-Request-ID when it is sane), returns it in the
+    X-Request-ID header, and counts and times the request by its route template."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Callable[[], Metrics]) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if SAFE_ID.match(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            template = route_template(scope)
+            metrics = self.metrics()
+            method = scope["method"]
+            metrics.requests.labels(method=method, route=template, status=str(status)).inc()
+            metrics.latency.labels(method=method, route=template).observe(
+                time.perf_counter() - started
+            )
+            request_id.reset(token)

@@ -1,0 +1,81 @@
+"""/admin: users, every image, the numbers. Users get 403 on all of it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.schemas import ImageOut
+from pixelpress.api.schemas_ops import (
+    AdminImagePage,
+    AdminUserOut,
+    AdminUserPage,
+    AdminUserPatch,
+    StatsOut,
+)
+from pixelpress.usecases import admin
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/users", response_model=AdminUserPage)
+async def list_users(user: CurrentUser, services: ServicesDep, page: Paging) -> AdminUserPage:
+    found = await admin.list_users(admin=user, page=page, db=services.db)
+    return AdminUserPage(
+        items=[AdminUserOut.of(u) for u in found.items],
+        page=page.number,
+        limit=page.size,
+        total=found.total,
+        pages=found.pages,
+    )
+
+
+@router.patch("/users/{user_id}", response_model=AdminUserOut)
+async def update_user(
+    user_id: str, body: AdminUserPatch, user: CurrentUser, services: ServicesDep
+) -> AdminUserOut:
+    changed = await admin.update_user(
+        user_id,
+        admin=user,
+        role=body.role,
+        disabled=body.disabled,
+        db=services.db,
+        clock=services.clock,
+    )
+    return AdminUserOut.of(changed)
+
+
+@router.delete("/users/{user_id}", status_code=204)
+async def delete_user(user_id: str, user: CurrentUser, services: ServicesDep) -> Response:
+    await admin.delete_user(
+        user_id,
+        admin=user,
+        db=services.db,
+        storage=services.storage,
+        cache=services.cache,
+        clock=services.clock,
+    )
+    return Response(status_code=204)
+
+
+@router.get("/images", response_model=AdminImagePage)
+async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> AdminImagePage:
+    found = await admin.list_all_images(admin=user, page=page, db=services.db)
+    return AdminImagePage(
+        items=[ImageOut.of(v) for v in found.items],
+        page=page.number,
+        limit=page.size,
+        total=found.total,
+        pages=found.pages,
+    )
+
+
+@router.get("/stats", response_model=StatsOut)
+async def stats(user: CurrentUser, services: ServicesDep) -> StatsOut:
+    found = await admin.stats(admin=user, db=services.db)
+    return StatsOut(
+        users=found.users,
+        images=found.images,
+        bytesStored=found.bytes_stored,
+        jobs=StatsOut.jobs_of(found.jobs),
+    )

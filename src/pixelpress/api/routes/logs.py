@@ -1,0 +1,60 @@
+"""/logs: the log service."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+
+from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.schemas_ops import LogCreated, LogIn, LogOut, LogPage
+from pixelpress.domain.models import LogFilter, LogLevel
+from pixelpress.usecases import logs
+
+router = APIRouter(tags=["logs"])
+
+
+@router.post("/logs", status_code=201, response_model=LogCreated)
+async def create(body: LogIn, user: CurrentUser, services: ServicesDep) -> JSONResponse:
+    entry = await logs.create_log(
+        user=user,
+        level=body.logLevel,
+        message=body.message,
+        timestamp=body.timestamp,
+        image_id=body.imageId,
+        context=body.context,
+        context_size=len(json.dumps(body.context)) if body.context else 0,
+        db=services.db,
+        clock=services.clock,
+    )
+    out = LogCreated(message="Log entry created successfully.", logId=entry.id)
+    return JSONResponse(out.model_dump(), status_code=201)
+
+
+@router.get("/logs/{log_id}", response_model=LogOut)
+async def get_one(log_id: str, user: CurrentUser, services: ServicesDep) -> LogOut:
+    return LogOut.of(await logs.get_log(log_id, user=user, db=services.db))
+
+
+@router.get("/logs", response_model=LogPage)
+async def list_logs(
+    user: CurrentUser,
+    services: ServicesDep,
+    page: Paging,
+    level: LogLevel | None = None,
+    since: Annotated[AwareDatetime | None, Query()] = None,
+    until: Annotated[AwareDatetime | None, Query()] = None,
+    imageId: Annotated[str | None, Query(max_length=64)] = None,
+) -> LogPage:
+    where = LogFilter(level=level, since=since, until=until, image_id=imageId)
+    found = await logs.list_logs(user=user, where=where, page=page, db=services.db)
+    return LogPage(
+        items=[LogOut.of(e) for e in found.items],
+        page=page.number,
+        limit=page.size,
+        total=found.total,
+        pages=found.pages,
+    )

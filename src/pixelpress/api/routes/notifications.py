@@ -1,0 +1,67 @@
+"""/me/notifications and /notifications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.schemas_ops import (
+    NotificationOut,
+    NotificationPage,
+    PreferencesIn,
+    PreferencesOut,
+    SendIn,
+    SentOut,
+)
+from pixelpress.usecases import notifications
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.put("/me/notifications", response_model=PreferencesOut)
+async def set_preferences(
+    body: PreferencesIn, user: CurrentUser, services: ServicesDep
+) -> PreferencesOut:
+    prefs = await notifications.set_preferences(
+        user=user,
+        email=body.email,
+        webhook_url=body.webhookUrl,
+        db=services.db,
+        webhooks=services.delivery.webhooks,
+    )
+    return PreferencesOut(
+        email=prefs.email, webhookUrl=prefs.webhook_url, webhookSecret=prefs.webhook_secret
+    )
+
+
+@router.post("/notifications/send", response_model=SentOut)
+async def send(body: SendIn, user: CurrentUser, services: ServicesDep) -> SentOut:
+    sent = await notifications.send_notification(
+        caller=user,
+        user_id=body.userId,
+        message=body.message,
+        kind=body.notificationType,
+        image_id=body.imageId,
+        db=services.db,
+        queue=services.queue,
+        clock=services.clock,
+    )
+    return SentOut(message="Notification sent successfully.", notificationId=sent.id)
+
+
+@router.get("/notifications/{user_id}/status", response_model=NotificationOut)
+async def latest(user_id: str, user: CurrentUser, services: ServicesDep) -> NotificationOut:
+    found = await notifications.latest(caller=user, user_id=user_id, db=services.db)
+    return NotificationOut.of(found)
+
+
+@router.get("/notifications", response_model=NotificationPage)
+async def list_mine(user: CurrentUser, services: ServicesDep, page: Paging) -> NotificationPage:
+    found = await notifications.list_notifications(user=user, page=page, db=services.db)
+    return NotificationPage(
+        items=[NotificationOut.of(n) for n in found.items],
+        page=page.number,
+        limit=page.size,
+        total=found.total,
+        pages=found.pages,
+    )

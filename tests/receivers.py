@@ -1,0 +1,84 @@
+"""Real peers on loopback: an SMTP server and a webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.services import free_port
+
+
+@dataclass
+class Inbox:
+    messages: list[Message] = field(default_factory=list)
+
+
+def smtp_server() -> Iterator[tuple[str, Inbox]]:
+    """aiosmtpd on loopback; yields its smtp:// URL and what it received."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            inbox.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Hook:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+@dataclass
+class Receiver:
+    url: str
+    received: list[Hook] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)
+    """Statuses to answer with, in order; 200 once they run out."""
+
+
+def webhook_receiver() -> Iterator[Receiver]:
+    port = free_port()
+    receiver = Receiver(f"http://127.0.0.1:{port}/hooks/pixelpress")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            receiver.received.append(Hook(dict(self.headers), self.rfile.read(length)))
+            status = receiver.answers.pop(0) if receiver.answers else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
