@@ -1,7 +1,10 @@
 """ImageProcessor over pyvips (libvips from the pyvips-binary wheel).
 
 Every call runs in a bounded thread pool: libvips releases the GIL, so threads use every core
-while the event loop stays free. Inputs are checked from their header before any decode."""
+while the event loop stays free. A file's type is told from its first bytes and only that type's
+loader ever sees it; declared dimensions are checked from the header before any decode.
+
+Animated GIF and WebP uploads keep their frames, but a render uses the first frame only."""
 
 from __future__ import annotations
 
@@ -11,6 +14,17 @@ from typing import Any
 import anyio
 import pyvips
 
+from pixelpress.adapters.vips_pixels import (
+    AVIF_EFFORT,
+    apply_filters,
+    composite,
+    encode,
+    image_mark,
+    pad,
+    rotate,
+    srgb,
+    text_mark,
+)
 from pixelpress.domain.errors import InvalidInput, TooLarge, Unprocessable, UnsupportedMedia
 from pixelpress.domain.models import (
     MEDIA_TYPES,
@@ -20,51 +34,57 @@ from pixelpress.domain.models import (
     Ingested,
     Rendered,
 )
-from pixelpress.domain.spec import Fit, OutputFormat, Position, TransformSpec, plan
+from pixelpress.domain.spec import Fit, TransformSpec, plan, resize_geometry
 
-# What we accept, told from the first bytes (never from a name or a declared type).
-MAGIC: list[tuple[int, bytes, ImageFormat]] = [
-    (0, b"\xff\xd8\xff", ImageFormat.JPEG),
-    (0, b"\x89PNG\r\n\x1a\n", ImageFormat.PNG),
-    (0, b"GIF87a", ImageFormat.GIF),
-    (0, b"GIF89a", ImageFormat.GIF),
-    (0, b"II*\x00", ImageFormat.TIFF),
-    (0, b"MM\x00*", ImageFormat.TIFF),
+MAGIC: list[tuple[bytes, ImageFormat]] = [
+    (b"\xff\xd8\xff", ImageFormat.JPEG),
+    (b"\x89PNG\r\n\x1a\n", ImageFormat.PNG),
+    (b"GIF87a", ImageFormat.GIF),
+    (b"GIF89a", ImageFormat.GIF),
+    (b"II*\x00", ImageFormat.TIFF),
+    (b"MM\x00*", ImageFormat.TIFF),
 ]
 AVIF_BRANDS = (b"avif", b"avis")
+LOADERS = {
+    ImageFormat.JPEG: "jpegload",
+    ImageFormat.PNG: "pngload",
+    ImageFormat.WEBP: "webpload",
+    ImageFormat.GIF: "gifload",
+    ImageFormat.AVIF: "heifload",
+    ImageFormat.TIFF: "tiffload",
+}
+ANIMATED = (ImageFormat.GIF, ImageFormat.WEBP)
 ACCEPTED = sorted(MEDIA_TYPES.values())
 GPS_PREFIX = "exif-ifd3-"  # EXIF's GPS directory
 LOCATION_BLOCKS = ("xmp-data", "iptc-data")  # either can carry a location too
-SEPIA = [[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]
-MARGIN = 0.03  # of the shorter output edge, around a watermark
-SHARPEN_SIGMA = 1.5  # libvips' 0.5 suits thumbnails only; this shows on full-size images too
-AVIF_EFFORT = 2  # libvips' default (4) costs several times more for the same size
+FRAME_FIELDS = ("page-height", "n-pages", "delay", "loop", "gif-palette")
+CLEAN_QUALITY = 92  # a rewritten lossy original should lose as little as it can
 
 
 def sniff(head: bytes) -> ImageFormat | None:
-    for offset, magic, fmt in MAGIC:
-        if head[offset : offset + len(magic)] == magic:
+    """The accepted type the leading bytes announce, or None. HEIC and other HEIF are not AVIF."""
+    for magic, fmt in MAGIC:
+        if head.startswith(magic):
             return fmt
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return ImageFormat.WEBP
-    if head[4:8] == b"ftyp":
-        # ISO-BMFF: the major brand, then compatible brands; HEIC is not AVIF.
+    if head[4:8] == b"ftyp":  # ISO-BMFF: a major brand, a version, then compatible brands
         size = int.from_bytes(head[:4], "big")
         brands = [head[8:12]] + [head[i : i + 4] for i in range(16, min(size, len(head)), 4)]
-        if any(b in AVIF_BRANDS for b in brands):
+        if any(brand in AVIF_BRANDS for brand in brands):
             return ImageFormat.AVIF
     return None
 
 
 def _unsupported() -> UnsupportedMedia:
     return UnsupportedMedia(
-        "This file type is not accepted. Send JPEG, PNG, WebP, GIF, AVIF or TIFF.",
+        "This file type is not accepted. Send a JPEG, PNG, WebP, GIF, AVIF or TIFF image.",
         code="unsupported_media_type",
         details={"accepted": ACCEPTED},
     )
 
 
-def _corrupt(exc: Exception | None = None) -> InvalidInput:
+def _corrupt() -> InvalidInput:
     return InvalidInput(
         "The image is corrupt or truncated and cannot be read.", code="invalid_image"
     )
@@ -72,36 +92,100 @@ def _corrupt(exc: Exception | None = None) -> InvalidInput:
 
 def _too_large(what: str, limit: int, actual: int) -> TooLarge:
     return TooLarge(
-        f"The image's {what} ({actual}) passes the limit of {limit}.",
+        f"The image's {what} ({actual}) is over the limit of {limit}.",
         code="image_too_large",
         details={"limit": limit, "actual": actual, "what": what},
     )
 
 
-def _needs_cleaning(header: Any) -> bool:
-    """Rotated by EXIF, or carrying a location: then the stored original is rewritten."""
-    orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+def _open(source: Path | bytes, fmt: ImageFormat, **options: Any) -> Any:
+    """The image through its own type's loader only (never libvips' guess, never SVG or PDF).
+    Lazy: this reads the header; pixels decode when something asks for them."""
+    if isinstance(source, Path):
+        return pyvips.Operation.call(LOADERS[fmt], str(source), **options)
+    return pyvips.Operation.call(LOADERS[fmt] + "_buffer", source, **options)
+
+
+def _orientation(image: Any) -> int:
+    return int(image.get("orientation")) if image.get_typeof("orientation") else 1
+
+
+def _declared(header: Any, fmt: ImageFormat) -> tuple[int, int, int]:
+    """Width and height of one frame as displayed, and the frame count (only animations have
+    frames), from a header opened at its first frame."""
+    frames = int(header.get("n-pages")) if fmt in ANIMATED and header.get_typeof("n-pages") else 1
+    if _orientation(header) in (5, 6, 7, 8):
+        return header.height, header.width, frames
+    return header.width, header.height, frames
+
+
+def _webp_is_lossless(data: bytes) -> bool:
+    """Whether a WebP's (first) bitstream is VP8L, walking the RIFF chunks."""
+    offset = 12
+    while offset + 8 <= len(data):
+        kind = data[offset : offset + 4]
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if kind in (b"VP8L", b"VP8 "):
+            return kind == b"VP8L"
+        if kind == b"ANMF":  # a frame: 16 bytes of placement, then its own chunks
+            return _webp_is_lossless(b"\0" * 12 + data[offset + 24 : offset + 8 + size])
+        offset += 8 + size + (size & 1)
+    return False
+
+
+def _gif_is_complete(data: bytes) -> bool:
+    """Whether a GIF's blocks run up to its trailer. giflib reads a cut file as one with fewer
+    frames, without an error, so libvips cannot tell."""
+    if len(data) < 13:
+        return False
+    pos = 13
+    if data[10] & 0x80:  # global colour table
+        pos += 3 * (2 << (data[10] & 7))
+    while pos < len(data):
+        kind = data[pos]
+        if kind == 0x3B:
+            return True
+        if kind == 0x21:  # extension: label, then data sub-blocks
+            pos += 2
+        elif kind == 0x2C:  # image: descriptor, local colour table, LZW code size, sub-blocks
+            if pos + 10 > len(data):
+                return False
+            if data[pos + 9] & 0x80:
+                pos += 3 * (2 << (data[pos + 9] & 7))
+            pos += 11
+        else:
+            return False
+        while pos < len(data) and data[pos] != 0:
+            pos += 1 + data[pos]
+        pos += 1  # the empty sub-block that ends the list
+    return False
+
+
+def _has_location(header: Any) -> bool:
     fields = header.get_fields()
-    return (
-        orientation != 1
-        or any(f.startswith(GPS_PREFIX) for f in fields)
-        or any(f in LOCATION_BLOCKS for f in fields)
+    return any(f.startswith(GPS_PREFIX) for f in fields) or any(
+        header.get_typeof(f) for f in LOCATION_BLOCKS
     )
 
 
-def _upright(image: Any) -> tuple[int, int]:
-    orientation = image.get("orientation") if image.get_typeof("orientation") else 1
-    if orientation in (5, 6, 7, 8):
-        return image.height, image.width
-    return image.width, image.height
-
-
 class VipsImageProcessor:
-    def __init__(self, limits: ImageLimits, *, threads: int) -> None:
+    def __init__(
+        self,
+        limits: ImageLimits,
+        *,
+        threads: int,
+        font: str = "sans bold",
+        font_file: str | None = None,
+    ) -> None:
+        """`font` is a Pango font name found through fontconfig; `font_file` (a .ttf/.otf path)
+        makes text watermarks work where the system has no fonts installed."""
         self.limits = limits
         self._limiter = anyio.CapacityLimiter(threads)
-        pyvips.block_untrusted_set(True)  # no loaders that were not fuzzed for hostile input
-        pyvips.cache_set_max(0)  # every input is new: the operation cache only holds memory
+        self._font = font
+        self._font_file = font_file
+        pyvips.block_untrusted_set(True)  # no loaders that were not fuzzed against hostile input
+        pyvips.operation_block_set("VipsForeignLoadSvg", True)  # SVG can fetch and script
+        pyvips.cache_set_max(0)  # every input is new: the operation cache would only hold memory
 
     async def ingest(self, path: Path) -> Ingested:
         return await anyio.to_thread.run_sync(self._ingest, path, limiter=self._limiter)
@@ -116,58 +200,69 @@ class VipsImageProcessor:
     # --- ingest --------------------------------------------------------------------------------
 
     def _ingest(self, path: Path) -> Ingested:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-        if not head:
+        size = path.stat().st_size
+        if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file", field="image")
-        fmt = sniff(head)
+        if size > self.limits.max_bytes:
+            raise _too_large("size in bytes", self.limits.max_bytes, size)
+        with path.open("rb") as fh:
+            fmt = sniff(fh.read(512))
         if fmt is None:
             raise _unsupported()
         try:
-            header = pyvips.Image.new_from_file(str(path))  # reads the header only
+            header = _open(path, fmt)
         except pyvips.Error as exc:
-            raise _corrupt(exc) from exc
-        loader = str(header.get("vips-loader"))
-        if fmt is ImageFormat.AVIF and (
-            not loader.startswith("heifload")
-            or header.get_typeof("heif-compression") == 0
-            or header.get("heif-compression") != "av1"
-        ):
-            raise _unsupported()
-        frames = header.get("n-pages") if header.get_typeof("n-pages") else 1
-        width, height = _upright(header)
+            raise _corrupt() from exc
+        compression = header.get_typeof("heif-compression") and header.get("heif-compression")
+        if fmt is ImageFormat.AVIF and compression != "av1":
+            raise _unsupported()  # HEIC (HEVC) in an AVIF-branded file
+        width, height, frames = self._check_header(header, fmt)
+        if fmt is ImageFormat.GIF and not _gif_is_complete(path.read_bytes()):
+            raise _corrupt()
+        upright = _orientation(header) == 1
+        # Rewritten only when rotated or carrying a location: re-encoding every camera JPEG
+        # (all have some EXIF) would cost quality and change its hash for nothing.
+        needs_cleaning = not upright or _has_location(header)
+        # Decoding streams top to bottom, except when a turn needs the whole picture at once.
+        options: dict[str, Any] = {"access": "sequential" if upright else "random"}
+        if frames > 1:
+            options["n"] = -1  # every frame (only the animated formats' loaders know `n`)
+        try:
+            # Decode everything now: a truncated or corrupt body is refused here, not in a job.
+            full = _open(path, fmt, fail_on="truncated", **options)
+            cleaned = self._clean(path, fmt, full, frames) if needs_cleaning else None
+            if cleaned is None:
+                full.avg()
+        except pyvips.Error as exc:
+            raise _corrupt() from exc
+        return Ingested(ImageInfo(format=fmt, width=width, height=height, frames=frames), cleaned)
+
+    def _check_header(self, header: Any, fmt: ImageFormat) -> tuple[int, int, int]:
+        width, height, frames = _declared(header, fmt)
         limits = self.limits
         if max(width, height) > limits.max_edge:
-            raise _too_large("edge in pixels", limits.max_edge, max(width, height))
+            raise _too_large("longest edge in pixels", limits.max_edge, max(width, height))
         if width * height > limits.max_pixels:
             raise _too_large("pixel count", limits.max_pixels, width * height)
         if frames > limits.max_frames:
             raise _too_large("frame count", limits.max_frames, frames)
-        try:
-            # Decode everything once: a truncated or corrupt body is refused now, not in a job.
-            full = pyvips.Image.new_from_file(str(path), access="sequential", fail_on="truncated")
-            full.avg()
-        except pyvips.Error as exc:
-            raise _corrupt(exc) from exc
-        info = ImageInfo(format=fmt, width=width, height=height, frames=frames)
-        if frames == 1 and _needs_cleaning(header):
-            return Ingested(info, self._clean(path, fmt))
-        # Kept byte for byte: re-encoding would cost quality for nothing.
-        return Ingested(info)
+        return width, height, frames
 
-    def _clean(self, path: Path, fmt: ImageFormat) -> bytes:
-        """Applies EXIF orientation and drops EXIF, XMP and IPTC (GPS with them); keeps ICC."""
-        try:
-            image = pyvips.Image.new_from_file(str(path), fail_on="truncated").autorot()
-            options: dict[str, Any] = {"keep": "icc"}
-            if fmt is ImageFormat.JPEG:
-                options |= {"Q": 92, "optimize_coding": True}
-            elif fmt in (ImageFormat.WEBP, ImageFormat.AVIF):
-                options |= {"lossless": True} if fmt is ImageFormat.WEBP else {"Q": 92}
-            suffix = {ImageFormat.AVIF: ".avif", ImageFormat.TIFF: ".tif"}.get(fmt, f".{fmt}")
-            return bytes(image.write_to_buffer(suffix, **options))
-        except pyvips.Error as exc:
-            raise _corrupt(exc) from exc
+    def _clean(self, path: Path, fmt: ImageFormat, image: Any, frames: int) -> bytes:
+        """The file upright, without EXIF (GPS with it), XMP and IPTC; the ICC profile stays."""
+        image = _upright(image, frames)
+        options: dict[str, Any] = {"keep": "icc"}
+        if fmt is ImageFormat.JPEG:
+            options |= {"Q": CLEAN_QUALITY, "optimize_coding": True}
+        elif fmt is ImageFormat.WEBP:
+            lossless = _webp_is_lossless(path.read_bytes())
+            options |= {"lossless": True} if lossless else {"Q": CLEAN_QUALITY}
+        elif fmt is ImageFormat.AVIF:
+            options |= {"Q": CLEAN_QUALITY, "compression": "av1", "effort": AVIF_EFFORT}
+        elif fmt is ImageFormat.TIFF:
+            options |= {"compression": "deflate", "predictor": "horizontal"}
+        suffix = {ImageFormat.JPEG: ".jpg", ImageFormat.TIFF: ".tif"}.get(fmt, f".{fmt}")
+        return bytes(image.write_to_buffer(suffix, **options))
 
     # --- render --------------------------------------------------------------------------------
 
@@ -175,195 +270,105 @@ class VipsImageProcessor:
         try:
             return self._apply(source, spec, watermark)
         except pyvips.Error as exc:
-            raise _corrupt(exc) from exc
+            # libvips' own message can name temporary files: it stays out of the answer.
+            raise InvalidInput(
+                "The image could not be processed; it may be corrupt.", code="invalid_image"
+            ) from exc
 
     def _apply(self, source: bytes, spec: TransformSpec, watermark: bytes | None) -> Rendered:
-        header = pyvips.Image.new_from_buffer(source, "")
-        width, height = _upright(header)
-        source_format = str(header.get("vips-loader")).split("load")[0].replace("heif", "avif")
-        target = plan(
-            spec, width=width, height=height, source_format=source_format, limits=self.limits
-        )
-        image = self._load_and_size(source, spec, width, height)
-        image = _srgb(image)
+        fmt = sniff(source[:512])
+        if fmt is None:
+            raise InvalidInput("The stored image is not of an accepted type.", code="invalid_image")
+        width, height, _ = self._check_header(_open(source, fmt), fmt)
+        target = plan(spec, width=width, height=height, source_format=fmt, limits=self.limits)
+        image = srgb(_single_frame(self._load_sized(source, fmt, spec, width, height)))
         if spec.rotate:
-            image = _rotate(image, spec.rotate)
+            image = rotate(image, spec.rotate)
         if spec.flip:
             image = image.flipver()
         if spec.mirror:
             image = image.fliphor()
-        image = _filters(image, spec)
-        image = _exact(image, target.width, target.height)
+        image = apply_filters(image, spec)
+        if (image.width, image.height) != (target.width, target.height):
+            # libvips rounds an arbitrary rotation's canvas its own way: settle on the plan.
+            image = image.gravity("centre", target.width, target.height, extend="background")
         if spec.watermark is not None:
             if spec.watermark.text is not None:
-                mark = _text_mark(spec.watermark.text, image.width, image.height)
+                mark = text_mark(spec.watermark.text, image.width, image.height,
+                                 font=self._font, font_file=self._font_file)  # fmt: skip
+            elif watermark is None:
+                raise Unprocessable("The watermark image is missing.", code="watermark_missing")
             else:
-                if watermark is None:
-                    raise Unprocessable("The watermark image is missing.", code="watermark_missing")
-                mark = _image_mark(watermark, image.width)
-            image = _composite(image, mark, spec.watermark.position, spec.watermark.opacity)
-        if image.width != target.width or image.height != target.height:
-            raise Unprocessable("The output size does not match its plan.", code="render_mismatch")
-        data = _encode(image, target.format, spec.quality)
+                mark = self._image_mark(watermark, image.width, image.height)
+            image = composite(image, mark, spec.watermark.position, spec.watermark.opacity)
+        if max(image.width, image.height) > self.limits.max_edge or (
+            image.width * image.height > self.limits.max_pixels
+        ):
+            raise Unprocessable("The output is over the size limits.", code="invalid_spec")
+        data = encode(image, target.format, spec.quality_for(target.format))
         return Rendered(data, str(target.format), image.width, image.height)
 
-    def _load_and_size(self, source: bytes, spec: TransformSpec, width: int, height: int) -> Any:
+    def _load_sized(
+        self, source: bytes, fmt: ImageFormat, spec: TransformSpec, width: int, height: int
+    ) -> Any:
+        """Upright, cropped and resized: the steps that decide which pixels get decoded."""
         resize = spec.resize
         if resize is not None and spec.crop is None:
-            # Shrink on load: a JPEG decodes at 1/2, 1/4 or 1/8 scale when the output is small.
-            w, h = _resize_box(resize, width, height)
-            crop = (
-                "centre" if resize.fit is Fit.COVER and resize.width and resize.height else "none"
-            )
-            size = "force" if resize.fit is Fit.FILL and resize.width and resize.height else "both"
+            # Shrink on load: a JPEG or WebP decodes straight at a fraction of its size.
+            g = resize_geometry(resize, width, height)
             image = pyvips.Image.thumbnail_buffer(
-                source, w, height=h, crop=crop, size=size, fail_on="truncated"
+                source, g.scaled_width, height=g.scaled_height, size="force", fail_on="truncated"
             )
+            if spec.rotate or spec.flip:
+                # thumbnail streams its source, and turning or flipping reads out of order: hold
+                # the scaled image (it is within the output limits) in memory instead.
+                image = image.copy_memory()
         else:
-            image = pyvips.Image.new_from_buffer(source, "", fail_on="truncated").autorot()
+            image = _open(source, fmt, fail_on="truncated").autorot()
             if spec.crop is not None:
                 c = spec.crop
                 image = image.crop(c.x, c.y, c.width, c.height)
-            if resize is not None:
-                w, h = _resize_box(resize, image.width, image.height)
-                if resize.fit is Fit.COVER and resize.width and resize.height:
-                    image = image.thumbnail_image(w, height=h, crop="centre")
-                else:
-                    size = "force" if resize.fit is Fit.FILL else "both"
-                    image = image.thumbnail_image(w, height=h, size=size)
-        if resize is not None and resize.fit is Fit.CONTAIN and resize.width and resize.height:
-            image = _pad(image, resize.width, resize.height)
+            if resize is None:
+                return image
+            g = resize_geometry(resize, image.width, image.height)
+            image = image.thumbnail_image(g.scaled_width, height=g.scaled_height, size="force")
+        if resize.fit is Fit.COVER and (g.scaled_width, g.scaled_height) != (g.width, g.height):
+            left, top = (g.scaled_width - g.width) // 2, (g.scaled_height - g.height) // 2
+            image = image.crop(left, top, g.width, g.height)
+        elif resize.fit is Fit.CONTAIN:
+            image = pad(srgb(image), g.width, g.height)
         return image
 
-
-def _resize_box(resize: Any, width: int, height: int) -> tuple[int, int]:
-    """The thumbnail box: for one edge, the other from the aspect ratio; for inside/outside,
-    the planned size (thumbnail keeps the aspect inside that box)."""
-    from pixelpress.domain.spec import resized
-
-    if resize.fit is Fit.CONTAIN and resize.width and resize.height:
-        scale = min(resize.width / width, resize.height / height)
-        return max(1, round(width * scale)), max(1, round(height * scale))
-    return resized(resize, width, height)
+    def _image_mark(self, data: bytes, width: int, height: int) -> Any:
+        fmt = sniff(data[:512])
+        if fmt is None:
+            raise InvalidInput("The watermark is not an accepted image.", code="invalid_image")
+        self._check_header(_open(data, fmt), fmt)
+        return image_mark(data, width, height)
 
 
-def _srgb(image: Any) -> Any:
-    if image.get_typeof("icc-profile-data"):
-        try:
-            image = image.icc_transform("srgb", embedded=True, intent="perceptual")
-        except pyvips.Error:
-            image = image.colourspace("srgb")
-    elif image.interpretation not in ("srgb",):
-        image = image.colourspace("srgb")
-    if image.format != "uchar":
-        image = image.cast("uchar")
+def _upright(image: Any, frames: int) -> Any:
+    """EXIF orientation applied; an animation is turned frame by frame."""
+    if _orientation(image) == 1:
+        return image
+    if frames == 1:
+        return image.autorot()
+    page = image.height // frames
+    turned = [image.crop(0, i * page, image.width, page).autorot() for i in range(frames)]
+    joined = pyvips.Image.arrayjoin(turned, across=1).copy()
+    for field in ("delay", "loop"):
+        if image.get_typeof(field):
+            joined.set_type(image.get_typeof(field), field, image.get(field))
+    joined.set_type(pyvips.GValue.gint_type, "page-height", turned[0].height)
+    return joined
+
+
+def _single_frame(image: Any) -> Any:
+    """Without the animation fields of the source's first frame: the output is one image."""
+    present = [field for field in FRAME_FIELDS if image.get_typeof(field)]
+    if not present:
+        return image
+    image = image.copy()
+    for field in present:
+        image.remove(field)
     return image
-
-
-def _has_alpha(image: Any) -> bool:
-    return bool(image.hasalpha())
-
-
-def _pad(image: Any, width: int, height: int) -> Any:
-    """Letterboxes to exactly width x height on a transparent canvas."""
-    image = _srgb(image)
-    if not _has_alpha(image):
-        image = image.bandjoin(255)
-    left = (width - image.width) // 2
-    top = (height - image.height) // 2
-    return image.embed(left, top, width, height, extend="background", background=[0, 0, 0, 0])
-
-
-def _rotate(image: Any, angle: float) -> Any:
-    if angle % 90 == 0:
-        return image.rot({90: "d90", 180: "d180", 270: "d270"}[int(angle) % 360])
-    if not _has_alpha(image):
-        image = image.bandjoin(255)
-    # A transparent background: formats without alpha flatten it to white at encode.
-    return image.rotate(angle, background=[0, 0, 0, 0])
-
-
-def _filters(image: Any, spec: TransformSpec) -> Any:
-    alpha = image[image.bands - 1] if _has_alpha(image) else None
-    colour = image.extract_band(0, n=image.bands - 1) if alpha is not None else image
-    changed = False
-    if spec.grayscale:
-        colour = colour.colourspace("b-w").colourspace("srgb").cast("uchar")
-        changed = True
-    if spec.sepia:
-        colour = colour.recomb(SEPIA).cast("uchar")
-        changed = True
-    if spec.blur is not None:
-        colour = colour.gaussblur(spec.blur).cast("uchar")
-        changed = True
-    if spec.sharpen:
-        colour = colour.sharpen(sigma=SHARPEN_SIGMA).cast("uchar")
-        changed = True
-    if not changed:
-        return image
-    return colour.bandjoin(alpha) if alpha is not None else colour
-
-
-def _exact(image: Any, width: int, height: int) -> Any:
-    """Rounding in libvips may differ from the plan by a pixel: settle on the planned size."""
-    if image.width == width and image.height == height:
-        return image
-    return image.gravity("centre", width, height, extend="copy")
-
-
-def _text_mark(text: str, width: int, height: int) -> Any:
-    box_w = max(8, width // 3)
-    box_h = max(8, height // 10)
-    mask = pyvips.Image.text(text, width=box_w, height=box_h, dpi=300)
-    white = mask.new_from_image([255, 255, 255]).copy(interpretation="srgb")
-    return white.bandjoin(mask).cast("uchar")
-
-
-def _image_mark(data: bytes, width: int) -> Any:
-    mark = pyvips.Image.thumbnail_buffer(data, max(1, width // 4))
-    mark = _srgb(mark)
-    if not _has_alpha(mark):
-        mark = mark.bandjoin(255)
-    return mark
-
-
-def _composite(image: Any, mark: Any, position: Position, opacity: float) -> Any:
-    if mark.width > image.width or mark.height > image.height:
-        mark = mark.thumbnail_image(image.width, height=image.height)
-    mark = mark.extract_band(0, n=3).bandjoin((mark[3] * opacity).cast("uchar"))
-    margin = int(min(image.width, image.height) * MARGIN)
-    name = str(position)
-    x = {"left": margin, "right": image.width - mark.width - margin}.get(
-        name.split("-")[-1] if "-" in name else name, (image.width - mark.width) // 2
-    )
-    y = {"top": margin, "bottom": image.height - mark.height - margin}.get(
-        name.split("-")[0], (image.height - mark.height) // 2
-    )
-    x = max(0, min(x, image.width - mark.width))
-    y = max(0, min(y, image.height - mark.height))
-    alpha = _has_alpha(image)
-    base = image if alpha else image.bandjoin(255)
-    out = base.composite2(mark, "over", x=x, y=y)
-    out = out.cast("uchar")
-    return out if alpha else out.extract_band(0, n=3)
-
-
-def _encode(image: Any, fmt: OutputFormat, quality: int | None) -> bytes:
-    if fmt is OutputFormat.JPEG and _has_alpha(image):
-        image = image.flatten(background=[255, 255, 255])
-    image = image.copy(interpretation="srgb")
-    options: dict[str, Any] = {"keep": "none"}
-    if fmt is OutputFormat.JPEG:
-        options |= {"Q": quality or 82, "optimize_coding": True, "interlace": True}
-    elif fmt is OutputFormat.WEBP:
-        options |= {"Q": quality or 80, "effort": 4}
-    elif fmt is OutputFormat.AVIF:
-        options |= {"Q": quality or 60, "effort": AVIF_EFFORT, "compression": "av1"}
-    elif fmt is OutputFormat.PNG:
-        options |= {"compression": 6}
-        if quality is not None:
-            options |= {"palette": True, "Q": quality}
-    elif fmt is OutputFormat.GIF:
-        options |= {"effort": 7}
-    suffix = ".jpg" if fmt is OutputFormat.JPEG else f".{fmt}"
-    return bytes(image.write_to_buffer(suffix, **options))

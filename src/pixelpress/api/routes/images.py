@@ -63,7 +63,11 @@ UPLOAD_BODY = {
 async def upload(request: Request, user: CurrentUser, services: ServicesDep) -> JSONResponse:
     s = services
     async with receive_upload(request, limit=s.settings.max_upload_bytes) as received:
-        spec = parse_spec(received.spec) if received.spec is not None else None
+        spec = (
+            parse_spec(received.spec, limits=s.settings.limits)
+            if received.spec is not None
+            else None
+        )
         view, queued = await images.upload_image(
             received.upload,
             user=user,
@@ -126,7 +130,7 @@ async def transform(
 ) -> JSONResponse:
     queued = await transforms.request_transform(
         image_id,
-        parse_spec(payload),
+        parse_spec(payload, limits=services.settings.limits),
         user=user,
         db=services.db,
         queue=services.queue,
