@@ -166,6 +166,11 @@ async def test_a_job_that_cannot_render_fails_with_a_reason(
     assert job["error"]
     status = (await client.get(f"/api/v1/images/{image_id}/status", headers=headers)).json()
     assert status["status"] == "failed"
+    # recorded in the log service, where the owner can read it
+    logs = (
+        await client.get(f"/api/v1/logs?level=error&imageId={image_id}", headers=headers)
+    ).json()
+    assert [e["message"] for e in logs["items"]] == [f"Job {job['id']} failed: {job['error']}"]
     # asking again retries it with a new job
     retry = await client.post(
         f"/api/v1/images/{image_id}/transform", json={"rotate": 90}, headers=headers

@@ -15,7 +15,7 @@ import pytest
 import pyvips
 
 from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
-from tests import services
+from tests import receivers, services
 from tests.e2e.processes import Process, environment, serve
 from tests.images import photo
 
@@ -85,6 +85,8 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
         rate_limit_default="100000",
         rate_limit_login="10",
         job_stale_seconds="4",
+        webhook_allow_loopback="true",
+        notification_retry_base_seconds="0.2",
         job_sweep_seconds="1",
     )
     processes: list[Process] = []
@@ -123,8 +125,20 @@ def wait_job(
         time.sleep(0.2)
 
 
-def test_walk_across_two_api_processes(stack: Stack) -> None:
+@pytest.fixture
+def hooks() -> Iterator[receivers.Receiver]:
+    yield from receivers.webhook_receiver()
+
+
+def test_walk_across_two_api_processes(stack: Stack, hooks: receivers.Receiver) -> None:
     headers = login(stack.a, "walker")
+    prefs = httpx.put(
+        f"{stack.a}/api/v1/me/notifications",
+        json={"email": True, "webhookUrl": hooks.url},
+        headers=headers,
+    )
+    assert prefs.status_code == 200, prefs.text
+    hooks.answers = [500]  # the worker retries through RabbitMQ's delay queue
     r = httpx.post(
         f"{stack.a}/api/v1/images",
         headers=headers,
@@ -149,6 +163,14 @@ def test_walk_across_two_api_processes(stack: Stack) -> None:
     out = pyvips.Image.new_from_buffer(got.content, "")
     assert out.width == 300
     assert out.get("vips-loader").startswith("webpload")
+    # the worker delivered the notifications: a mail in the outbox, a webhook after a retry
+    deadline = time.monotonic() + 20
+    while len(hooks.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(hooks.received) == 2
+    assert hooks.received[1].event["type"] == "job.processed"
+    mails = list((stack.cwd / "var" / "outbox").glob("*.eml"))
+    assert len(mails) == 1
     # logout on A is refused at once on B
     assert httpx.post(f"{stack.a}/api/v1/auth/logout", headers=headers).status_code == 200
     assert httpx.get(f"{stack.b}/api/v1/auth/me", headers=headers).status_code == 401
