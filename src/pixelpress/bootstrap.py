@@ -16,7 +16,7 @@ import anyio
 
 from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.email_outbox import OutboxEmailSender
-from pixelpress.adapters.metrics_prometheus import MeteredCache, Metrics
+from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
 from pixelpress.adapters.processor_vips import VipsImageProcessor
 from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
@@ -26,10 +26,12 @@ from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
 from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
+from pixelpress.domain import signing
 from pixelpress.domain.clock import SystemClock
-from pixelpress.ports import Cache, Clock, EmailSender
+from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor
 from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
+from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
 from pixelpress.usecases.notifications import Delivery, deliver
 
@@ -68,10 +70,12 @@ class Services:
     queue: TaskiqJobQueue
     cache: Cache
     rate_limiter: LimitsRateLimiter
-    processor: VipsImageProcessor
+    processor: ImageProcessor
     hasher: PwdlibPasswordHasher
     tokens: JwtTokenService
     secret_key: str
+    url_keys: list[str]
+    deliverer: Deliverer
     runner: JobRunner
     delivery: Delivery
     session_ttl: SessionTtl
@@ -141,7 +145,7 @@ async def build_services(
     consume = role is ProcessRole.WORKER or (role is ProcessRole.API and queue.in_process)
     metrics = Metrics()
     cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
-    processor = VipsImageProcessor(settings.limits, threads=threads)
+    processor = MeteredProcessor(VipsImageProcessor(settings.limits, threads=threads), metrics)
     runner = JobRunner(
         db=db,
         storage=storage,
@@ -174,6 +178,15 @@ async def build_services(
             refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
         secret_key=secret,
+        url_keys=settings.url_signing_keys or [signing.sign(secret, "url-signing-key", 0)],
+        deliverer=Deliverer(
+            db=db,
+            storage=storage,
+            cache=cache,
+            processor=processor,
+            clock=clock,
+            limits=settings.limits,
+        ),
         runner=runner,
         delivery=Delivery(
             db=db,

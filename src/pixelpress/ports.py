@@ -20,6 +20,7 @@ from pixelpress.domain.models import (
     Notification,
     Page,
     PageOf,
+    Placeholder,
     Rendered,
     User,
     Variant,
@@ -89,6 +90,11 @@ class ImageRepository(Protocol):
 
     async def delete(self, image_id: str) -> None:
         """Removes the image row with its variants and jobs."""
+        ...
+
+    async def replace(self, image: Image) -> None:
+        """Stores the image's new row and removes its variants and jobs (they were of the old
+        bytes)."""
         ...
 
     async def ids_of_owner(self, owner_id: str) -> list[str]: ...
@@ -246,6 +252,11 @@ class JobQueue(Protocol):
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, *, ttl: int) -> None: ...
+    async def add(self, key: str, value: bytes, *, ttl: int) -> bool:
+        """Sets `key` only if it is absent, atomically (a lock across processes on Redis).
+        True when this call set it."""
+        ...
+
     async def delete(self, key: str) -> None: ...
     async def delete_prefix(self, prefix: str) -> None: ...
     async def ping(self) -> None: ...
@@ -279,6 +290,10 @@ class ImageProcessor(Protocol):
         Raises InvalidInput (code `invalid_image`) for empty, corrupt or truncated files,
         UnsupportedMedia for anything but JPEG, PNG, WebP, GIF, AVIF, TIFF, and TooLarge when
         the declared dimensions or frame count pass the limits (checked before any decode)."""
+        ...
+
+    async def placeholder(self, source: bytes | Path) -> Placeholder:
+        """A BlurHash and the dominant colour, from a tiny thumbnail of the image."""
         ...
 
     async def render(

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     remember_me_days: int = 30
     cookie_secure: bool = False
 
+    # delivery
+    url_signing_keys: list[str] = Field(default_factory=list)
+    """Keys that sign /i/ URLs (JSON list); the first signs new URLs, all are accepted, so a
+    key can be rotated in. Empty: one key derived from the secret key."""
+
     # images
     max_upload_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 50_000_000

@@ -41,3 +41,14 @@ def test_memory_cache_is_bounded() -> None:
     bounded = asyncio.run(fill())
     kept = [k for k in (f"k{i}" for i in range(20)) if asyncio.run(bounded.get(k)) is not None]
     assert kept == [f"k{i}" for i in range(10, 20)]  # the oldest went first
+
+
+async def test_add_sets_only_when_absent(cache: Cache) -> None:
+    import uuid
+
+    key = f"lock-{uuid.uuid4().hex}"
+    results = await asyncio.gather(*(cache.add(key, b"x", ttl=60) for _ in range(10)))
+    assert results.count(True) == 1
+    await cache.delete(key)
+    assert await cache.add(key, b"y", ttl=60)
+    assert await cache.get(key) == b"y"

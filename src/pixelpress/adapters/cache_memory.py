@@ -35,6 +35,13 @@ class MemoryCache:
         while self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
 
+    async def add(self, key: str, value: bytes, *, ttl: int) -> bool:
+        # No await between the check and the set: atomic on one event loop.
+        if await self.get(key) is not None:
+            return False
+        await self.set(key, value, ttl=ttl)
+        return True
+
     async def delete(self, key: str) -> None:
         self._drop(key)
 

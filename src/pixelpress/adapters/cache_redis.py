@@ -37,6 +37,12 @@ class RedisCache:
         except _DOWN as exc:
             raise _unavailable() from exc
 
+    async def add(self, key: str, value: bytes, *, ttl: int) -> bool:
+        try:
+            return bool(await self._redis.set(self._ns + key, value, ex=ttl, nx=True))
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
     async def delete(self, key: str) -> None:
         try:
             await self._redis.delete(self._ns + key)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from pixelpress.domain.models import JobStatus
-from pixelpress.ports import Cache
+from pixelpress.domain.models import Ingested, JobStatus, Placeholder, Rendered
+from pixelpress.domain.spec import TransformSpec
+from pixelpress.ports import Cache, ImageProcessor
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
@@ -41,6 +44,12 @@ class Metrics:
             buckets=RENDER_BUCKETS,
             registry=r,
         )
+        self.render_seconds = Histogram(
+            "pixelpress_render_duration_seconds",
+            "Time libvips spends on one rendering (decode, operations, encode).",
+            buckets=RENDER_BUCKETS,
+            registry=r,
+        )
         self.cache = Counter(
             "pixelpress_cache_requests_total", "Cache lookups by result.", ["result"], registry=r
         )
@@ -69,6 +78,9 @@ class MeteredCache:
     async def set(self, key: str, value: bytes, *, ttl: int) -> None:
         await self._inner.set(key, value, ttl=ttl)
 
+    async def add(self, key: str, value: bytes, *, ttl: int) -> bool:
+        return await self._inner.add(key, value, ttl=ttl)
+
     async def delete(self, key: str) -> None:
         await self._inner.delete(key)
 
@@ -80,3 +92,23 @@ class MeteredCache:
 
     async def close(self) -> None:
         await self._inner.close()
+
+
+class MeteredProcessor:
+    """An ImageProcessor that times its renderings; everything else passes through."""
+
+    def __init__(self, inner: ImageProcessor, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def ingest(self, path: Path) -> Ingested:
+        return await self._inner.ingest(path)
+
+    async def placeholder(self, source: bytes | Path) -> Placeholder:
+        return await self._inner.placeholder(source)
+
+    async def render(
+        self, source: bytes, spec: TransformSpec, *, watermark: bytes | None = None
+    ) -> Rendered:
+        with self._metrics.render_seconds.time():
+            return await self._inner.render(source, spec, watermark=watermark)

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import pyvips
 
+from pixelpress.adapters import placeholder_blurhash
 from pixelpress.adapters.vips_pixels import (
     AVIF_EFFORT,
     apply_filters,
@@ -32,6 +33,7 @@ from pixelpress.domain.models import (
     ImageInfo,
     ImageLimits,
     Ingested,
+    Placeholder,
     Rendered,
 )
 from pixelpress.domain.spec import Fit, TransformSpec, plan, resize_geometry
@@ -189,6 +191,14 @@ class VipsImageProcessor:
 
     async def ingest(self, path: Path) -> Ingested:
         return await anyio.to_thread.run_sync(self._ingest, path, limiter=self._limiter)
+
+    async def placeholder(self, source: bytes | Path) -> Placeholder:
+        try:
+            return await anyio.to_thread.run_sync(
+                placeholder_blurhash.compute, source, limiter=self._limiter
+            )
+        except pyvips.Error as exc:
+            raise _corrupt() from exc
 
     async def render(
         self, source: bytes, spec: TransformSpec, *, watermark: bytes | None = None

@@ -11,8 +11,17 @@ from pixelpress import __version__
 from pixelpress.api import errors
 from pixelpress.api.body_limit import BodyLimitMiddleware
 from pixelpress.api.observability import ObservabilityMiddleware
-from pixelpress.api.ratelimit import UPLOAD, Buckets, RateLimitMiddleware
-from pixelpress.api.routes import admin, auth, files, health, images, logs, notifications
+from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, carries_image
+from pixelpress.api.routes import (
+    admin,
+    auth,
+    delivery,
+    files,
+    health,
+    images,
+    logs,
+    notifications,
+)
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.settings import Settings
 from pixelpress.usecases import logs as log_service
@@ -28,6 +37,7 @@ def api_router() -> APIRouter:
     router.include_router(notifications.router)
     router.include_router(logs.router)
     router.include_router(admin.router)
+    router.include_router(delivery.router)
     return router
 
 
@@ -57,12 +67,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_router(), prefix="/api/v1")
     app.include_router(api_router(), prefix="/api", include_in_schema=False)
     app.include_router(files.router)
+    app.include_router(delivery.public)
     app.include_router(health.router)
 
     upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimitMiddleware,
-        limit_for=lambda path: upload_limit if UPLOAD.match(path) else JSON_BODY_LIMIT,
+        limit_for=lambda method, path: (
+            upload_limit if carries_image(method, path) else JSON_BODY_LIMIT
+        ),
     )
     app.add_middleware(
         RateLimitMiddleware,

@@ -17,6 +17,16 @@ from pixelpress.ports import RateLimiter, RateLimitResult, TokenService
 
 UNLIMITED = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
 UPLOAD = re.compile(r"^/api(/v1)?/images(/upload)?/?$")
+REPLACE = re.compile(r"^/api(/v1)?/images/[^/]+/?$")
+
+
+def carries_image(method: str, path: str) -> bool:
+    """An upload (POST /images) or a replacement (PUT /images/{id}): a large body is fine."""
+    return (method == "POST" and bool(UPLOAD.match(path))) or (
+        method == "PUT" and bool(REPLACE.match(path))
+    )
+
+
 TRANSFORM = re.compile(r"^/api(/v1)?/images/[^/]+/(transform|process)/?$")
 LOGIN = re.compile(r"^/api(/v1)?/auth/(login|register|refresh)/?$")
 
@@ -97,7 +107,7 @@ class RateLimitMiddleware:
         if method == "POST" and LOGIN.match(path):
             # Per address: guessing passwords for many accounts counts as one caller.
             special = ("login", self.buckets.login, f"ip:{client_address(scope, self.trusted)}")
-        elif method in ("POST", "PUT") and UPLOAD.match(path):
+        elif carries_image(method, path):
             special = ("upload", self.buckets.upload, caller)
         elif method == "POST" and TRANSFORM.match(path):
             special = ("transform", self.buckets.transform, caller)

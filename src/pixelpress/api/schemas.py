@@ -124,6 +124,11 @@ class ImageOut(BaseModel):
             status=view.status,
             url=f"/api/v1/images/{image.id}",
             variants=[VariantOut.of(v) for v in view.variants],
+            placeholder=(
+                {"blurhash": image.blurhash, "dominant_color": image.dominant_color}
+                if image.blurhash and image.dominant_color
+                else None
+            ),
         )
 
 

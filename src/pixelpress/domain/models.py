@@ -149,6 +149,15 @@ class Image:
     storage_key: str
     created_at: datetime
     frames: int = 1
+    blurhash: str | None = None
+    dominant_color: str | None = None
+    """`#rrggbb`: the most common colour of a tiny thumbnail."""
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    blurhash: str
+    dominant_color: str
 
 
 @dataclass

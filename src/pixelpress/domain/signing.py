@@ -21,3 +21,13 @@ def verify(secret: str, path: str, expires: int, signature: str, *, now: float) 
     if expires < now:
         return False
     return hmac.compare_digest(sign(secret, path, expires), signature)
+
+
+def sign_url(key: str, path: str) -> str:
+    """The signature segment of a transformation URL: 32 URL-safe characters (192 bits)."""
+    return _digest(key, path)[:32]
+
+
+def verify_url(keys: list[str], path: str, signature: str) -> bool:
+    """True when any of `keys` signed `path`: several keys are accepted while one is rotated."""
+    return any(hmac.compare_digest(sign_url(key, path), signature) for key in keys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pixelpress.domain.errors import NotFound
@@ -13,6 +13,7 @@ from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import (
     Image,
     ImageLimits,
+    Ingested,
     Job,
     JobStatus,
     Page,
@@ -32,6 +33,7 @@ from pixelpress.ports import (
     UnitOfWork,
 )
 from pixelpress.usecases.access import visible_image
+from pixelpress.usecases.renditions import needs_rendition, rendition_spec
 from pixelpress.usecases.transforms import Queued, publish_after_commit, queue_variant
 
 
@@ -109,16 +111,12 @@ async def upload_image(
         created_at=clock.now(),
     )
     image.storage_key = image_key(image.id)
-    if ingested.cleaned is not None:
-        image.size = len(ingested.cleaned)
-        image.content_hash = hashlib.sha256(ingested.cleaned).hexdigest()
-        await storage.put(image.storage_key, ingested.cleaned)
-    else:
-        await storage.put_file(image.storage_key, upload.path)
+    await _store_original(image, upload, ingested, storage=storage, processor=processor)
     queued: Queued | None = None
     try:
         async with db.unit_of_work() as uow:
             await uow.images.add(image)
+            rendition = await _queue_rendition(uow, image, user=user, clock=clock, limits=limits)
             if spec is not None:
                 queued = await queue_variant(
                     uow, image, spec, user=user, clock=clock, limits=limits
@@ -127,18 +125,108 @@ async def upload_image(
     except BaseException:
         await storage.delete(image.storage_key)
         raise
-    if queued is not None and queued.job is not None:
-        await publish_after_commit(queue, queued.job.id)
+    for job in (rendition, queued.job if queued else None):
+        if job is not None:
+            await publish_after_commit(queue, job.id)
     jobs = [queued.job] if queued and queued.job else []
     variants = [queued.variant] if queued else []
     return ImageView(image, variants, jobs), queued
+
+
+async def _queue_rendition(
+    uow: UnitOfWork, image: Image, *, user: User, clock: Clock, limits: ImageLimits
+) -> Job | None:
+    if not needs_rendition(image):
+        return None
+    queued = await queue_variant(
+        uow, image, rendition_spec(image), user=user, clock=clock, limits=limits
+    )
+    return queued.job
+
+
+async def _store_original(
+    image: Image,
+    upload: Upload,
+    ingested: Ingested,
+    *,
+    storage: ObjectStorage,
+    processor: ImageProcessor,
+) -> None:
+    """Writes the checked file (or its cleaned copy) under `image.storage_key` and fills in
+    what is measured from it: size, hash, placeholder."""
+    stored = ingested.cleaned if ingested.cleaned is not None else upload.path
+    placeholder = await processor.placeholder(stored)
+    image.blurhash, image.dominant_color = placeholder.blurhash, placeholder.dominant_color
+    if ingested.cleaned is not None:
+        image.size = len(ingested.cleaned)
+        image.content_hash = hashlib.sha256(ingested.cleaned).hexdigest()
+        await storage.put(image.storage_key, ingested.cleaned)
+    else:
+        image.size, image.content_hash = upload.size, upload.sha256
+        await storage.put_file(image.storage_key, upload.path)
+
+
+async def replace_image(
+    image_id: str,
+    upload: Upload,
+    *,
+    user: User,
+    db: Database,
+    storage: ObjectStorage,
+    processor: ImageProcessor,
+    cache: Cache,
+    queue: JobQueue,
+    clock: Clock,
+    limits: ImageLimits,
+) -> ImageView:
+    """New bytes for an image: every variant, rendition and cache entry of the old ones goes,
+    and later renders start from the new bytes. The id, owner and creation time stay."""
+    async with db.unit_of_work() as uow:
+        old = await visible_image(uow, image_id, user)
+    ingested = await processor.ingest(upload.path)
+    info = ingested.info
+    new = replace(
+        old,
+        filename=clean_filename(upload.filename, info.format) if upload.filename else old.filename,
+        format=info.format,
+        width=info.width,
+        height=info.height,
+        frames=info.frames,
+        # A new key: readers of the old row keep finding the old bytes until the commit.
+        storage_key=f"{image_prefix(old.id)}original-{new_id()[:12]}",
+    )
+    await _store_original(new, upload, ingested, storage=storage, processor=processor)
+    try:
+        async with db.unit_of_work() as uow:
+            await visible_image(uow, image_id, user)  # not deleted meanwhile
+            await uow.images.replace(new)
+            rendition = await _queue_rendition(uow, new, user=user, clock=clock, limits=limits)
+            await uow.commit()
+    except BaseException:
+        await storage.delete(new.storage_key)
+        raise
+    await storage.delete(old.storage_key)
+    await storage.delete_prefix(f"{image_prefix(old.id)}variants/")
+    await cache.delete_prefix(image_prefix(old.id))
+    if rendition is not None:
+        await publish_after_commit(queue, rendition.id)
+    return ImageView(new, [], [])
 
 
 async def views_of(uow: UnitOfWork, images: list[Image]) -> list[ImageView]:
     ids = [image.id for image in images]
     variants = await uow.variants.list_for_images(ids)
     jobs = await uow.jobs.list_for_images(ids)
-    return [ImageView(image, variants[image.id], jobs[image.id]) for image in images]
+    return [_view(image, variants[image.id], jobs[image.id]) for image in images]
+
+
+def _view(image: Image, variants: list[Variant], jobs: list[Job]) -> ImageView:
+    """The rendition's job is Pixelpress's own work: it does not make an image `processed`."""
+    if not needs_rendition(image):
+        return ImageView(image, variants, jobs)
+    rendition = rendition_spec(image).hash
+    internal = {v.id for v in variants if v.spec_hash == rendition}
+    return ImageView(image, variants, [j for j in jobs if j.variant_id not in internal])
 
 
 async def list_images(*, user: User, page: Page, db: Database) -> PageOf[ImageView]:

@@ -165,3 +165,27 @@ async def watch_job(
         if current.status is not last:
             last = current.status
             yield current
+
+
+@dataclass(frozen=True)
+class DryRun:
+    width: int
+    height: int
+    format: str
+    cached: bool
+    """Already rendered and stored: asking for it costs nothing."""
+
+
+async def dry_run(
+    image_id: str, spec: TransformSpec, *, user: User, db: Database, limits: ImageLimits
+) -> DryRun:
+    """What a transformation would give, without rendering anything."""
+    async with db.unit_of_work() as uow:
+        image = await visible_image(uow, image_id, user)
+        spec = await resolve_watermark(uow, spec, user)
+        output = plan(
+            spec, width=image.width, height=image.height, source_format=image.format, limits=limits
+        )
+        variant = await uow.variants.find(image.id, spec.hash)
+    cached = variant is not None and variant.status is VariantStatus.READY
+    return DryRun(output.width, output.height, str(output.format), cached)

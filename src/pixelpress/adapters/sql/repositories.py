@@ -215,6 +215,13 @@ class SqlImages:
         rows = (await self._c.execute(query)).all()
         return PageOf(items=[_image(r) for r in rows], page=page, total=total)
 
+    async def replace(self, image: Image) -> None:
+        values = asdict(image)
+        del values["id"]
+        await self._c.execute(delete(jobs).where(jobs.c.image_id == image.id))
+        await self._c.execute(delete(variants).where(variants.c.image_id == image.id))
+        await self._c.execute(update(images).where(images.c.id == image.id).values(**values))
+
     async def ids_of_owner(self, owner_id: str) -> list[str]:
         query = select(images.c.id).where(images.c.owner_id == owner_id)
         return list((await self._c.execute(query)).scalars())

@@ -98,6 +98,8 @@ images = Table(
     Column("content_hash", String(64), nullable=False),
     Column("storage_key", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("blurhash", String(64), nullable=True),
+    Column("dominant_color", String(7), nullable=True),
 )
 Index("ix_images_owner_created", images.c.owner_id, images.c.created_at)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
@@ -21,6 +21,7 @@ from pixelpress.api.schemas import (
     VariantOut,
 )
 from pixelpress.api.uploads import receive_upload
+from pixelpress.domain.errors import InvalidInput
 from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases import images, transforms
 
@@ -90,6 +91,32 @@ async def upload(request: Request, user: CurrentUser, services: ServicesDep) -> 
     return JSONResponse(out.model_dump(mode="json"), status_code=status)
 
 
+@router.put("/images/{image_id}", response_model=ImageOut, openapi_extra=UPLOAD_BODY)
+async def replace_image(
+    image_id: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> ImageOut:
+    """New bytes for the image: its variants, renditions and cache entries are purged."""
+    async with receive_upload(request, limit=services.settings.max_upload_bytes) as received:
+        if received.spec is not None:
+            raise InvalidInput(
+                "Replacing takes an image only; transform it afterwards.",
+                field="transformations",
+            )
+        view = await images.replace_image(
+            image_id,
+            received.upload,
+            user=user,
+            db=services.db,
+            storage=services.storage,
+            processor=services.processor,
+            cache=services.cache,
+            queue=services.queue,
+            clock=services.clock,
+            limits=services.settings.limits,
+        )
+    return ImageOut.of(view)
+
+
 @router.get("/images", response_model=ImagePage)
 async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> ImagePage:
     found = await images.list_images(user=user, page=page, db=services.db)
@@ -127,7 +154,24 @@ async def transform(
     user: CurrentUser,
     services: ServicesDep,
     payload: dict[str, Any] = Body(),
+    dry_run: bool = Query(default=False, alias="dryRun"),
 ) -> JSONResponse:
+    if dry_run:
+        found = await transforms.dry_run(
+            image_id,
+            parse_spec(payload, limits=services.settings.limits),
+            user=user,
+            db=services.db,
+            limits=services.settings.limits,
+        )
+        return JSONResponse(
+            {
+                "width": found.width,
+                "height": found.height,
+                "format": found.format,
+                "cached": found.cached,
+            }
+        )
     queued = await transforms.request_transform(
         image_id,
         parse_spec(payload, limits=services.settings.limits),

@@ -1,0 +1,122 @@
+"""On-the-fly delivery: signed transformation URLs, minting them, and the owner's render."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pixelpress.api.deps import CurrentUser, ServicesDep
+from pixelpress.bootstrap import Services
+from pixelpress.domain import signing
+from pixelpress.domain.errors import Forbidden
+from pixelpress.domain.spec import parse_query, parse_spec
+from pixelpress.domain.url_options import parse_options, to_options
+from pixelpress.usecases import delivery
+from pixelpress.usecases.access import visible_image
+
+public = APIRouter(tags=["delivery"])
+router = APIRouter(tags=["delivery"])
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _bad_signature() -> Forbidden:
+    return Forbidden("This URL's signature is invalid or has expired.", code="invalid_signature")
+
+
+async def _respond(
+    found: delivery.Delivered,
+    request: Request,
+    services: Services,
+    cache_control: str,
+    vary: bool,
+) -> Response:
+    headers = {"ETag": found.etag, "Cache-Control": cache_control}
+    if vary:
+        headers["Vary"] = "Accept"
+    if found.etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    stream = services.storage.stream(found.key)
+    first = await anext(stream, b"")
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    headers["Content-Length"] = str(found.size)
+    return StreamingResponse(body(), media_type=found.media_type, headers=headers)
+
+
+@public.get("/i/{signature}/{options}/{image}", include_in_schema=True)
+async def signed(
+    signature: str, options: str, image: str, request: Request, services: ServicesDep
+) -> Response:
+    """A transformation URL: `/i/{signature}/{options}/{imageId}[.ext]` (grammar in the README)."""
+    if not signing.verify_url(services.url_keys, f"{options}/{image}", signature):
+        raise _bad_signature()
+    image_id, _, ext = image.partition(".")
+    parsed = parse_options(
+        options,
+        ext=ext or None,
+        accept=request.headers.get("accept", ""),
+        limits=services.settings.limits,
+    )
+    now = time.time()
+    if parsed.expires is not None and parsed.expires < now:
+        raise _bad_signature()
+    found = await delivery.deliver(image_id, parsed.spec, d=services.deliverer)
+    cache_control = IMMUTABLE
+    if parsed.expires is not None:
+        cache_control = f"public, max-age={max(0, int(parsed.expires - now))}"
+    return await _respond(found, request, services, cache_control, vary=parsed.auto_format)
+
+
+class MintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    transformations: dict[str, Any] | None = None
+    autoFormat: bool = False
+    expiresIn: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)
+
+
+class MintOut(BaseModel):
+    url: str
+    options: str
+    expiresAt: int | None
+
+
+@router.post("/images/{image_id}/urls", response_model=MintOut)
+async def mint(
+    image_id: str, body: MintIn, request: Request, user: CurrentUser, services: ServicesDep
+) -> MintOut:
+    """A signed URL for one of your images, with the same spec forms as /transform."""
+    async with services.db.unit_of_work() as uow:
+        await visible_image(uow, image_id, user)
+    spec = (
+        parse_spec(body.transformations, limits=services.settings.limits)
+        if body.transformations
+        else None
+    )
+    expires = int(time.time()) + body.expiresIn if body.expiresIn else None
+    options = to_options(spec.canonical() if spec else None, auto=body.autoFormat, expires=expires)
+    path = f"{options}/{image_id}"
+    signature = signing.sign_url(services.url_keys[0], path)
+    base = services.settings.public_url or str(request.base_url)
+    return MintOut(
+        url=f"{base.rstrip('/')}/i/{signature}/{path}", options=options, expiresAt=expires
+    )
+
+
+@router.get("/images/{image_id}/render", response_class=StreamingResponse)
+async def render(
+    image_id: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> Response:
+    """The owner's on-the-fly render with the flat query parameters (width, height, fit, …)."""
+    params = dict(request.query_params)
+    spec = parse_query(params, limits=services.settings.limits) if params else None
+    found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=user)
+    return await _respond(found, request, services, "private, max-age=3600", vary=False)

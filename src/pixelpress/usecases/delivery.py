@@ -1,0 +1,172 @@
+"""On-the-fly delivery: each (image, canonical spec) renders once, is kept in object storage
+and found again through the cache, without touching the database on a hit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+from pixelpress.domain.errors import NotFound, Unavailable
+from pixelpress.domain.ids import new_id
+from pixelpress.domain.models import MEDIA_TYPES, Image, ImageLimits, User, Variant, VariantStatus
+from pixelpress.domain.spec import TransformSpec, parse_query, plan
+from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
+from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
+from pixelpress.usecases.renditions import source_for
+from pixelpress.usecases.transforms import variant_key
+
+META_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Delivered:
+    key: str
+    etag: str
+    media_type: str
+    size: int
+    owner_id: str
+
+    def dump(self) -> bytes:
+        return json.dumps(self.__dict__).encode()
+
+    @classmethod
+    def load(cls, data: bytes) -> Delivered:
+        return cls(**json.loads(data))
+
+
+@dataclass(frozen=True)
+class Deliverer:
+    db: Database
+    storage: ObjectStorage
+    cache: Cache
+    processor: ImageProcessor
+    clock: Clock
+    limits: ImageLimits
+    lock_seconds: int = 60
+    wait_seconds: float = 60
+    poll_seconds: float = 0.02
+
+
+def meta_key(image_id: str, spec_hash: str) -> str:
+    # Under the image's prefix: deleting or replacing the image purges it with the rest.
+    return f"images/{image_id}/delivered/{spec_hash}"
+
+
+async def deliver(
+    image_id: str, spec: TransformSpec | None, *, d: Deliverer, viewer: User | None = None
+) -> Delivered:
+    """The stored rendering of `spec` (None: the original, upright and stripped), rendering it
+    first if nobody has. `viewer` None means the caller holds a signed URL."""
+    if spec is not None:
+        found = await _cached(image_id, spec.hash, d, viewer)
+        if found is not None:
+            return found
+    image = await _image(image_id, d, viewer)
+    if spec is None:
+        spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
+        found = await _cached(image_id, spec.hash, d, viewer)
+        if found is not None:
+            return found
+    output = plan(
+        spec, width=image.width, height=image.height, source_format=image.format, limits=d.limits
+    )
+    key = variant_key(image.id, spec.hash, str(output.format))
+    lock = f"images/{image.id}/rendering/{spec.hash}"
+    deadline = asyncio.get_running_loop().time() + d.wait_seconds
+    while True:
+        found = await _stored(image, spec, key, d)
+        if found is not None:
+            return found
+        if await d.cache.add(lock, b"1", ttl=d.lock_seconds):
+            try:
+                return await _render(image, spec, key, d)
+            finally:
+                await d.cache.delete(lock)
+        # Someone else is rendering it: wait for their result rather than render it twice.
+        while await d.cache.get(lock) is not None:
+            if asyncio.get_running_loop().time() > deadline:
+                raise Unavailable("The rendering is taking too long.", dependency="processor")
+            await asyncio.sleep(d.poll_seconds)
+
+
+async def _cached(
+    image_id: str, spec_hash: str, d: Deliverer, viewer: User | None
+) -> Delivered | None:
+    data = await d.cache.get(meta_key(image_id, spec_hash))
+    if data is None:
+        return None
+    found = Delivered.load(data)
+    if viewer is not None and not may_see(viewer, found.owner_id):
+        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+    return found
+
+
+async def _image(image_id: str, d: Deliverer, viewer: User | None) -> Image:
+    async with d.db.unit_of_work() as uow:
+        image = await uow.images.get(image_id)
+    if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
+        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+    return image
+
+
+def _delivered(image: Image, spec_hash: str, key: str, size: int) -> Delivered:
+    ext = key.rsplit(".", 1)[-1]
+    return Delivered(
+        key=key,
+        etag=f'"{spec_hash[:16]}{image.content_hash[:16]}"',
+        media_type=MEDIA_TYPES.get(ext, "application/octet-stream"),
+        size=size,
+        owner_id=image.owner_id,
+    )
+
+
+async def _stored(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Delivered | None:
+    async with d.db.unit_of_work() as uow:
+        variant = await uow.variants.find(image.id, spec.hash)
+    if variant is None or variant.status is not VariantStatus.READY or variant.size is None:
+        return None
+    if not await d.storage.exists(variant.storage_key):
+        return None
+    found = _delivered(image, spec.hash, variant.storage_key, variant.size)
+    await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
+    return found
+
+
+async def _render(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Delivered:
+    source = await source_for(image, spec, db=d.db, storage=d.storage)
+    rendered = await d.processor.render(source, spec)
+    await d.storage.put(key, rendered.data)
+    async with d.db.unit_of_work() as uow:
+        current = await uow.images.get(image.id)
+        if current is None or current.content_hash != image.content_hash:
+            # Deleted or replaced while we rendered: this rendering is of bytes that are gone.
+            await d.storage.delete(key)
+            raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+        variant = await uow.variants.find(image.id, spec.hash)
+        if variant is None:
+            variant = Variant(
+                id=new_id(),
+                image_id=image.id,
+                spec_hash=spec.hash,
+                spec=spec.canonical(),
+                storage_key=key,
+                format=rendered.format,
+                status=VariantStatus.READY,
+                created_at=d.clock.now(),
+            )
+            variant.width, variant.height, variant.size = (
+                rendered.width,
+                rendered.height,
+                len(rendered.data),
+            )
+            await uow.variants.add(variant)
+        else:
+            variant.status = VariantStatus.READY
+            variant.width, variant.height = rendered.width, rendered.height
+            variant.size = len(rendered.data)
+            await uow.variants.update(variant)
+        await uow.commit()
+    found = _delivered(image, spec.hash, key, len(rendered.data))
+    await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
+    return found

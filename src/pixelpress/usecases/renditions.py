@@ -1,0 +1,62 @@
+"""Renditions: after upload, a reduced master of a large original (at most 2048 px on the long
+edge, high quality) is stored as an ordinary variant by a background job. Outputs that fit
+inside it are made from it, so a thumbnail does not decode 12 megapixels every time."""
+
+from __future__ import annotations
+
+from pixelpress.domain.errors import NotFound
+from pixelpress.domain.models import Image, ImageFormat, VariantStatus
+from pixelpress.domain.spec import TransformSpec, parse_spec, resize_geometry
+from pixelpress.ports import Database, ObjectStorage
+
+RENDITION_EDGE = 2048
+RENDITION_QUALITY = 92
+
+
+def needs_rendition(image: Image) -> bool:
+    return max(image.width, image.height) > RENDITION_EDGE and image.frames == 1
+
+
+def rendition_spec(image: Image) -> TransformSpec:
+    # JPEG keeps shrink-on-load for what is made from it; other sources may carry alpha.
+    fmt = "jpeg" if image.format is ImageFormat.JPEG else "webp"
+    return parse_spec(
+        {
+            "resize": {"width": RENDITION_EDGE, "height": RENDITION_EDGE, "fit": "inside"},
+            "format": fmt,
+            "quality": RENDITION_QUALITY,
+        }
+    )
+
+
+def fits_rendition(image: Image, spec: TransformSpec, width: int, height: int) -> bool:
+    """Whether `spec`'s output can be made from a `width` x `height` rendition of `image`
+    without asking it for more pixels than it has."""
+    if spec.crop is not None or spec.resize is None or spec.watermark_image_id is not None:
+        return False
+    if spec == rendition_spec(image):
+        return False
+    scaled = resize_geometry(spec.resize, image.width, image.height)
+    return scaled.scaled_width <= width and scaled.scaled_height <= height
+
+
+async def source_for(
+    image: Image, spec: TransformSpec, *, db: Database, storage: ObjectStorage
+) -> bytes:
+    """The bytes to render `spec` from: the rendition when it is ready and big enough, else
+    the original."""
+    if needs_rendition(image):
+        async with db.unit_of_work() as uow:
+            rendition = await uow.variants.find(image.id, rendition_spec(image).hash)
+        if (
+            rendition is not None
+            and rendition.status is VariantStatus.READY
+            and rendition.width is not None
+            and rendition.height is not None
+            and fits_rendition(image, spec, rendition.width, rendition.height)
+        ):
+            try:
+                return await storage.get(rendition.storage_key)
+            except NotFound:  # deleted under us: the original serves, only slower
+                pass
+    return await storage.get(image.storage_key)

@@ -1,0 +1,282 @@
+"""Signed on-the-fly URLs, the variant cache, renditions, placeholders, replace and dry runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pyvips
+
+from pixelpress.api.app import create_app
+from pixelpress.bootstrap import Services, build_services
+from pixelpress.domain import signing
+from pixelpress.domain.spec import parse_spec
+from tests.api.helpers import assert_error, register, upload
+from tests.api.test_images import stored_files
+from tests.conftest import make_settings
+from tests.images import photo
+
+W400 = {"resize": {"width": 400}, "format": "jpeg", "quality": 80}
+
+
+async def mint(
+    client: httpx.AsyncClient, headers: dict[str, str], image_id: str, **body: Any
+) -> str:
+    r = await client.post(f"/api/v1/images/{image_id}/urls", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    url: str = r.json()["url"]
+    return url
+
+
+def renders(services: Services) -> float:
+    """How many renderings libvips did (the render-time histogram's count)."""
+    count = services.metrics.registry.get_sample_value("pixelpress_render_duration_seconds_count")
+    return count or 0.0
+
+
+async def test_signed_url_renders_once_then_serves_with_etag(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    url = await mint(client, headers, image_id, transformations=W400)
+    assert "/i/" in url
+    assert "w_400,q_80,f_jpeg" in url
+    first = await client.get(url)  # no credentials: the signature is the permission
+    assert first.status_code == 200
+    assert first.headers["content-type"] == "image/jpeg"
+    assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+    etag = first.headers["etag"]
+    assert etag.startswith('"')
+    assert pyvips.Image.new_from_buffer(first.content, "").width == 400
+    again = await client.get(url)
+    assert again.content == first.content
+    assert again.headers["etag"] == etag
+    not_modified = await client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert renders(services) == 1
+
+
+async def test_concurrent_requests_render_once(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(2000, 1500))).json()["imageId"]
+    url = await mint(
+        client, headers, image_id, transformations={"resize": "300x", "filter": "sepia"}
+    )
+    answers = await asyncio.gather(*(client.get(url) for _ in range(12)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert renders(services) == 1
+    image = (await client.get(f"/api/v1/images/{image_id}", headers=headers)).json()
+    assert [v["status"] for v in image["variants"]] == ["ready"]
+
+
+async def test_signatures_tampered_expired_and_rotated(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, url_signing_keys=["new-key", "old-key"])
+    async with build_services(settings) as built:
+        transport = httpx.ASGITransport(app=create_app(services=built))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = await register(client)
+            image_id = (await upload(client, headers)).json()["imageId"]
+            url = await mint(client, headers, image_id, transformations=W400)
+            assert (await client.get(url)).status_code == 200
+            tampered = url.replace("w_400", "w_401")
+            assert_error(await client.get(tampered), 403, "invalid_signature")
+            forged = url.replace("/i/", "/i/A")
+            assert_error(await client.get(forged), 403, "invalid_signature")
+            # a URL signed with the key being rotated out still works
+            path = f"w_200/{image_id}"
+            old = f"http://t/i/{signing.sign_url('old-key', path)}/{path}"
+            assert (await client.get(old)).status_code == 200
+            unknown = f"http://t/i/{signing.sign_url('stolen-key', path)}/{path}"
+            assert_error(await client.get(unknown), 403)
+            # expiry is signed too, and enforced
+            expiring = await mint(client, headers, image_id, transformations=W400, expiresIn=60)
+            live = await client.get(expiring)
+            assert live.status_code == 200
+            assert live.headers["cache-control"].startswith("public, max-age=")
+            past = f"w_400,exp_{int(time.time()) - 10}/{image_id}"
+            expired = f"http://t/i/{signing.sign_url('new-key', past)}/{past}"
+            assert_error(await client.get(expired), 403, "invalid_signature")
+
+
+async def test_auto_format_follows_accept_and_varies(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers)).json()["imageId"]
+    url = await mint(client, headers, image_id, transformations={"resize": "200x"}, autoFormat=True)
+    assert url.split("/")[-2].endswith("f_auto")
+    for accept, media in [
+        ("image/avif,image/webp,*/*", "image/avif"),
+        ("image/webp,*/*", "image/webp"),
+        ("text/html,*/*;q=0.8", "image/jpeg"),
+    ]:
+        r = await client.get(url, headers={"Accept": accept})
+        assert r.headers["content-type"] == media
+        assert r.headers["vary"] == "Accept"
+        assert r.content[:16]
+
+
+@pytest.mark.parametrize(
+    ("options", "status"),
+    [("x_1", 400), ("w_0", 422), ("w_100000", 422), ("f_bmp", 422), ("w_abc", 400)],
+)
+async def test_bad_options_are_4xx(
+    client: httpx.AsyncClient, services: Services, options: str, status: int
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers)).json()["imageId"]
+    path = f"{options}/{image_id}"
+    url = f"/i/{signing.sign_url(services.url_keys[0], path)}/{path}"
+    assert_error(await client.get(url), status)
+
+
+async def test_unknown_images_and_owner_renders(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    image_id = (await upload(client, alice)).json()["imageId"]
+    path = "w_100/0123456789abcdef0123456789abcdef"
+    assert_error(await client.get(f"/i/{signing.sign_url(services.url_keys[0], path)}/{path}"), 404)
+    own = await client.get(
+        f"/api/v1/images/{image_id}/render?width=120&grayscale=true", headers=alice
+    )
+    assert own.status_code == 200
+    assert own.headers["cache-control"].startswith("private")
+    assert pyvips.Image.new_from_buffer(own.content, "").width == 120
+    assert_error(await client.get(f"/api/v1/images/{image_id}/render?width=120", headers=bob), 404)
+    assert_error(await client.get(f"/api/v1/images/{image_id}/render?width=120"), 401)
+    assert_error(await client.get(f"/api/v1/images/{image_id}/render?bogus=1", headers=alice), 400)
+    theirs = await client.post(f"/api/v1/images/{image_id}/urls", json={}, headers=bob)
+    assert_error(theirs, 404)
+
+
+async def test_replace_purges_variants_and_new_urls_render_the_new_bytes(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    url = await mint(client, headers, image_id, transformations=W400)
+    before = await client.get(url)
+    old_files = set(stored_files(services.settings))
+    red = pyvips.Image.black(640, 480).new_from_image([255, 0, 0]).cast("uchar")
+    new_bytes = bytes(red.copy(interpretation="srgb").write_to_buffer(".png"))
+    r = await client.put(
+        f"/api/v1/images/{image_id}",
+        headers={**headers, "Content-Type": "image/png"},
+        content=new_bytes,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["format"], body["width"], body["height"], body["variants"]) == (
+        "png",
+        640,
+        480,
+        [],
+    )
+    assert not old_files & set(stored_files(services.settings))  # every old object is gone
+    after = await client.get(url)
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    pixel = pyvips.Image.new_from_buffer(after.content, "").getpoint(200, 150)
+    assert pixel[0] > 200
+    assert pixel[1] < 50  # red now: rendered from the new bytes
+    assert_error(
+        await client.put(
+            f"/api/v1/images/{image_id}",
+            headers={**headers, "Content-Type": "image/png"},
+            content=b"nope",
+        ),
+        415,
+    )
+    assert (await client.get(f"/api/v1/images/{image_id}", headers=headers)).json()[
+        "format"
+    ] == "png"
+
+
+async def test_dry_run_says_size_format_and_whether_cached(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    spec = {"resize": "400x", "rotate": 90, "format": "webp"}
+    dry = await client.post(
+        f"/api/v1/images/{image_id}/transform?dryRun=true", json=spec, headers=headers
+    )
+    assert dry.json() == {"width": 300, "height": 400, "format": "webp", "cached": False}
+    assert renders(services) == 0
+    await client.post(f"/api/v1/images/{image_id}/transform", json=spec, headers=headers)
+    await services.queue.drain()
+    dry = await client.post(
+        f"/api/v1/images/{image_id}/transform?dryRun=true", json=spec, headers=headers
+    )
+    assert dry.json()["cached"] is True
+    too_big = await client.post(
+        f"/api/v1/images/{image_id}/transform?dryRun=true",
+        json={"resize": "12000x12000", "rotate": 45},
+        headers=headers,
+    )
+    assert_error(too_big, 422)
+
+
+async def test_placeholders_come_with_the_image(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+    red = pyvips.Image.black(300, 200).new_from_image([200, 30, 30]).cast("uchar")
+    data = bytes(red.copy(interpretation="srgb").write_to_buffer(".png"))
+    image = (await upload(client, headers, data)).json()["image"]
+    placeholder = image["placeholder"]
+    assert placeholder["dominant_color"] == "#c81e1e"
+    assert 20 <= len(placeholder["blurhash"]) <= 40
+
+
+def ssim(a: bytes, b: bytes) -> float:
+    """Mean SSIM of two same-sized images, on luminance, with an 11-px Gaussian window."""
+
+    def grey(data: bytes) -> Any:
+        return pyvips.Image.new_from_buffer(data, "").colourspace("b-w")[0].cast("float")
+
+    x, y = grey(a), grey(b)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    blur = lambda im: im.gaussblur(1.5, precision="float")  # noqa: E731
+    mx, my = blur(x), blur(y)
+    sxx = blur(x * x) - mx * mx
+    syy = blur(y * y) - my * my
+    sxy = blur(x * y) - mx * my
+    index = ((mx * my * 2 + c1) * (sxy * 2 + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return float(index.avg())
+
+
+@pytest.fixture
+async def big_photo(client: httpx.AsyncClient, services: Services) -> tuple[dict[str, str], str]:
+    headers = await register(client)
+    source = photo(4000, 3000, ".jpg", Q=92)
+    image_id = (await upload(client, headers, source)).json()["imageId"]
+    await services.queue.drain()  # the rendition job
+    return headers, image_id
+
+
+async def test_renditions_serve_small_outputs_with_the_same_quality(
+    client: httpx.AsyncClient, services: Services, big_photo: tuple[dict[str, str], str]
+) -> None:
+    headers, image_id = big_photo
+    image = (await client.get(f"/api/v1/images/{image_id}", headers=headers)).json()
+    assert image["status"] == "uploaded"  # the rendition is Pixelpress's own work
+    [rendition] = image["variants"]
+    assert (rendition["width"], rendition["height"], rendition["status"]) == (2048, 1536, "ready")
+    original = await services.storage.get(f"images/{image_id}/original")
+    for spec in (W400, {"resize": {"width": 800, "height": 800, "fit": "cover"}, "format": "png"}):
+        url = await mint(client, headers, image_id, transformations=spec)
+        served = (await client.get(url)).content
+        direct = await services.processor.render(original, parse_spec(spec))
+        assert ssim(served, direct.data) >= 0.98
+    # proof that the rendition is the source: without the original, small outputs still render
+    await services.storage.delete(f"images/{image_id}/original")
+    small = await mint(client, headers, image_id, transformations={"resize": "600x"})
+    assert (await client.get(small)).status_code == 200

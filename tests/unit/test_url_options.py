@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+
+from pixelpress.domain import signing
+from pixelpress.domain.errors import InvalidInput, Unprocessable
+from pixelpress.domain.spec import parse_spec
+from pixelpress.domain.url_options import negotiate, parse_options, to_options
+
+FULL = (
+    "w_400,h_300,c_cover,g_center,r_90,fl_h,fl_v,e_grayscale,e_sepia,e_blur:3,e_sharpen,q_80,f_webp"
+)
+
+
+def test_options_map_onto_the_json_spec_and_its_hash() -> None:
+    parsed = parse_options(FULL)
+    same = parse_spec(
+        {
+            "resize": {"width": 400, "height": 300, "fit": "cover"},
+            "rotate": 90,
+            "mirror": True,
+            "flip": True,
+            "filters": {"grayscale": True, "sepia": True, "blur": 3, "sharpen": True},
+            "quality": 80,
+            "format": "webp",
+        }
+    )
+    assert parsed.spec == same
+    assert parsed.spec is not None
+    assert parsed.spec.hash == same.hash
+
+
+@pytest.mark.parametrize(
+    "options", [FULL, "w_400", "h_300,f_png", "w_10,h_20,c_inside,r_33.5", "e_blur,q_60"]
+)
+def test_round_trip_through_the_canonical_form(options: str) -> None:
+    spec = parse_options(options).spec
+    assert spec is not None
+    again = parse_options(to_options(spec.canonical())).spec
+    assert again is not None
+    assert again.hash == spec.hash
+
+
+def test_order_does_not_matter_and_ext_sets_the_format() -> None:
+    a = parse_options("w_400,f_webp").spec
+    b = parse_options("f_webp,w_400").spec
+    c = parse_options("w_400", ext="webp").spec
+    assert a is not None
+    assert b is not None
+    assert c is not None
+    assert a.hash == b.hash == c.hash
+
+
+def test_auto_format_negotiates_from_accept() -> None:
+    assert negotiate("image/avif,image/webp,*/*") == "avif"
+    assert negotiate("image/webp,*/*;q=0.8") == "webp"
+    assert negotiate("text/html,*/*") == "jpeg"
+    parsed = parse_options("w_100,f_auto", accept="image/webp")
+    assert parsed.auto_format
+    assert parsed.spec is not None
+    assert str(parsed.spec.format) == "webp"
+
+
+def test_expiry_is_read_and_nothing_means_no_spec() -> None:
+    parsed = parse_options("w_100,exp_1767225600")
+    assert parsed.expires == 1767225600
+    assert parse_options("_").spec is None
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ("x_1", InvalidInput),
+        ("w400", InvalidInput),
+        ("w_0", Unprocessable),
+        ("w_100000", Unprocessable),
+        ("w_abc", InvalidInput),
+        ("f_bmp", Unprocessable),
+        ("fl_x", InvalidInput),
+        ("e_glow", InvalidInput),
+        ("g_north", Unprocessable),
+        ("exp_soon", InvalidInput),
+        ("q_101", Unprocessable),
+    ],
+)
+def test_bad_options_are_4xx_errors(options: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_options(options)
+
+
+def test_signatures_accept_any_current_key() -> None:
+    path = "w_400/abc"
+    old, new = "old-key", "new-key"
+    signature = signing.sign_url(old, path)
+    assert signing.verify_url([new, old], path, signature)
+    assert not signing.verify_url([new], path, signature)
+    assert not signing.verify_url([old], "w_401/abc", signature)
+    assert len(signature) == 32
