@@ -280,3 +280,41 @@ async def test_renditions_serve_small_outputs_with_the_same_quality(
     await services.storage.delete(f"images/{image_id}/original")
     small = await mint(client, headers, image_id, transformations={"resize": "600x"})
     assert (await client.get(small)).status_code == 200
+
+
+def animated_gif(frames: int = 3) -> bytes:
+    pages = [
+        pyvips.Image.black(200, 100).new_from_image([v, 255 - v, 80]).cast("uchar")
+        for v in range(20, 20 + 100 * frames, 100)
+    ]
+    strip = pyvips.Image.arrayjoin(pages, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", 100)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [80] * frames)
+    return bytes(strip.write_to_buffer(".gif"))
+
+
+async def test_animations_keep_their_frames_or_say_they_were_flattened(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await register(client)
+    image = (await upload(client, headers, animated_gif())).json()["image"]
+    assert image["frames"] == 3
+    for fmt in ("gif", "webp"):
+        url = await mint(
+            client, headers, image["id"], transformations={"resize": "100x", "format": fmt}
+        )
+        r = await client.get(url)
+        assert "X-Pixelpress-Animation" not in r.headers
+        out = pyvips.Image.new_from_buffer(r.content, "", n=-1)
+        assert out.get("n-pages") == 3
+        assert (out.width, out.get("page-height")) == (100, 50)
+    for spec in ({"resize": "100x", "rotate": 90, "format": "gif"}, {"format": "png"}):
+        url = await mint(client, headers, image["id"], transformations=spec)
+        r = await client.get(url)
+        assert r.headers["X-Pixelpress-Animation"] == "flattened"
+        options = "n=-1" if spec["format"] == "gif" else ""
+        single = pyvips.Image.new_from_buffer(r.content, options)
+        assert single.height == 100  # one frame, not a strip of three
+        assert not single.get_typeof("n-pages") or single.get("n-pages") == 1
+    listed = (await client.get(f"/api/v1/images/{image['id']}", headers=headers)).json()
+    assert sorted(v["flattened"] for v in listed["variants"]) == [False, False, True, True]

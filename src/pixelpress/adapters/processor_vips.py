@@ -4,7 +4,8 @@ Every call runs in a bounded thread pool: libvips releases the GIL, so threads u
 while the event loop stays free. A file's type is told from its first bytes and only that type's
 loader ever sees it; declared dimensions are checked from the header before any decode.
 
-Animated GIF and WebP uploads keep their frames, but a render uses the first frame only."""
+Animated GIF and WebP keep their frames through chains that work frame by frame (see
+`vips_animation`); other chains render the first frame and say so (`Rendered.flattened`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import anyio
 import pyvips
 
 from pixelpress.adapters import placeholder_blurhash
+from pixelpress.adapters.vips_animation import frame_height, keeps_frames, load_animated
 from pixelpress.adapters.vips_pixels import (
     AVIF_EFFORT,
     apply_filters,
@@ -289,8 +291,12 @@ class VipsImageProcessor:
         fmt = sniff(source[:512])
         if fmt is None:
             raise InvalidInput("The stored image is not of an accepted type.", code="invalid_image")
-        width, height, _ = self._check_header(_open(source, fmt), fmt)
+        width, height, frames = self._check_header(_open(source, fmt), fmt)
         target = plan(spec, width=width, height=height, source_format=fmt, limits=self.limits)
+        if frames > 1 and keeps_frames(spec, target.format):
+            strip = apply_filters(srgb(load_animated(source, spec, width, height)), spec)
+            data = encode(strip, target.format, spec.quality_for(target.format))
+            return Rendered(data, str(target.format), strip.width, frame_height(strip))
         image = srgb(_single_frame(self._load_sized(source, fmt, spec, width, height)))
         if spec.rotate:
             image = rotate(image, spec.rotate)
@@ -316,7 +322,7 @@ class VipsImageProcessor:
         ):
             raise Unprocessable("The output is over the size limits.", code="invalid_spec")
         data = encode(image, target.format, spec.quality_for(target.format))
-        return Rendered(data, str(target.format), image.width, image.height)
+        return Rendered(data, str(target.format), image.width, image.height, flattened=frames > 1)
 
     def _load_sized(
         self, source: bytes, fmt: ImageFormat, spec: TransformSpec, width: int, height: int

@@ -78,6 +78,7 @@ class VariantOut(BaseModel):
     size: int | None
     spec: dict[str, Any]
     created_at: datetime
+    flattened: bool = False
 
     @classmethod
     def of(cls, v: Variant) -> VariantOut:
@@ -90,6 +91,7 @@ class VariantOut(BaseModel):
             size=v.size,
             spec=v.spec,
             created_at=v.created_at,
+            flattened=v.flattened,
         )
 
 

@@ -107,6 +107,9 @@ class Rendered:
     format: str
     width: int
     height: int
+    """Of one frame, for animations."""
+    flattened: bool = False
+    """An animated source rendered as its first frame only."""
 
 
 @dataclass
@@ -173,6 +176,8 @@ class Variant:
     width: int | None = None
     height: int | None = None
     size: int | None = None
+    flattened: bool = False
+    """An animated source rendered as its first frame only."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ class Delivered:
     media_type: str
     size: int
     owner_id: str
+    flattened: bool = False
 
     def dump(self) -> bytes:
         return json.dumps(self.__dict__).encode()
@@ -110,7 +111,9 @@ async def _image(image_id: str, d: Deliverer, viewer: User | None) -> Image:
     return image
 
 
-def _delivered(image: Image, spec_hash: str, key: str, size: int) -> Delivered:
+def _delivered(
+    image: Image, spec_hash: str, key: str, size: int, *, flattened: bool = False
+) -> Delivered:
     ext = key.rsplit(".", 1)[-1]
     return Delivered(
         key=key,
@@ -118,6 +121,7 @@ def _delivered(image: Image, spec_hash: str, key: str, size: int) -> Delivered:
         media_type=MEDIA_TYPES.get(ext, "application/octet-stream"),
         size=size,
         owner_id=image.owner_id,
+        flattened=flattened,
     )
 
 
@@ -128,7 +132,9 @@ async def _stored(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> 
         return None
     if not await d.storage.exists(variant.storage_key):
         return None
-    found = _delivered(image, spec.hash, variant.storage_key, variant.size)
+    found = _delivered(
+        image, spec.hash, variant.storage_key, variant.size, flattened=variant.flattened
+    )
     await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
     return found
 
@@ -154,6 +160,7 @@ async def _render(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> 
                 format=rendered.format,
                 status=VariantStatus.READY,
                 created_at=d.clock.now(),
+                flattened=rendered.flattened,
             )
             variant.width, variant.height, variant.size = (
                 rendered.width,
@@ -163,10 +170,11 @@ async def _render(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> 
             await uow.variants.add(variant)
         else:
             variant.status = VariantStatus.READY
+            variant.flattened = rendered.flattened
             variant.width, variant.height = rendered.width, rendered.height
             variant.size = len(rendered.data)
             await uow.variants.update(variant)
         await uow.commit()
-    found = _delivered(image, spec.hash, key, len(rendered.data))
+    found = _delivered(image, spec.hash, key, len(rendered.data), flattened=rendered.flattened)
     await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
     return found

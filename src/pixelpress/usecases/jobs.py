@@ -74,6 +74,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             rendered = await runner.processor.render(source, spec, watermark=watermark)
             await runner.storage.put(variant.storage_key, rendered.data)
             variant.width, variant.height = rendered.width, rendered.height
+            variant.flattened = rendered.flattened
             variant.size = len(rendered.data)
         variant.status = VariantStatus.READY
         return await _finish(job, runner, JobStatus.PROCESSED, variant=variant)

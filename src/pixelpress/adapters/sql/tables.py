@@ -117,6 +117,7 @@ variants = Table(
     Column("height", Integer, nullable=True),
     Column("size", Integer, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("flattened", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("image_id", "spec_hash"),
 )
 

@@ -36,6 +36,8 @@ async def _respond(
     vary: bool,
 ) -> Response:
     headers = {"ETag": found.etag, "Cache-Control": cache_control}
+    if found.flattened:
+        headers["X-Pixelpress-Animation"] = "flattened"
     if vary:
         headers["Vary"] = "Accept"
     if found.etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:

@@ -1,0 +1,46 @@
+"""Animated GIF and WebP sources: their frames are kept when every step of the chain can work
+frame by frame and the output format animates; otherwise the first frame is rendered and the
+result says it was flattened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyvips
+
+from pixelpress.domain.spec import Fit, OutputFormat, TransformSpec, resize_geometry
+
+ANIMATED_OUTPUTS = (OutputFormat.GIF, OutputFormat.WEBP)
+
+
+def keeps_frames(spec: TransformSpec, output: OutputFormat) -> bool:
+    """Frame by frame: scaling without cropping or padding, and colour filters. Turning,
+    flipping, cropping, blurring across frame edges and watermarks flatten."""
+    if output not in ANIMATED_OUTPUTS:
+        return False
+    if spec.crop or spec.rotate or spec.flip or spec.mirror or spec.watermark:
+        return False
+    if spec.blur is not None or spec.sharpen:
+        return False
+    resize = spec.resize
+    both = resize is not None and resize.width is not None and resize.height is not None
+    return not (both and resize is not None and resize.fit in (Fit.COVER, Fit.CONTAIN))
+
+
+def load_animated(source: bytes, spec: TransformSpec, width: int, height: int) -> Any:
+    """Every frame, scaled as `spec` says: one tall image with `page-height` set."""
+    if spec.resize is None:
+        return pyvips.Image.new_from_buffer(source, "", n=-1, fail_on="truncated")
+    g = resize_geometry(spec.resize, width, height)
+    return pyvips.Image.thumbnail_buffer(
+        source,
+        g.scaled_width,
+        height=g.scaled_height,
+        size="force",
+        option_string="n=-1",
+        fail_on="truncated",
+    )
+
+
+def frame_height(image: Any) -> int:
+    return int(image.get("page-height")) if image.get_typeof("page-height") else image.height
