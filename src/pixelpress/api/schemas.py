@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from pixelpress.domain.models import Job, JobStatus, User, Variant
+from pixelpress.domain.models import Job, JobStatus, PageOf, User, Variant
 from pixelpress.usecases.images import ImageView
+
+T = TypeVar("T")
 
 
 class Strict(BaseModel):
@@ -134,12 +136,24 @@ class ImageOut(BaseModel):
         )
 
 
-class ImagePage(BaseModel):
-    items: list[ImageOut]
+class PageOut(BaseModel, Generic[T]):
+    """One page of a listing."""
+
+    items: list[T]
     page: int
     limit: int
     total: int
     pages: int
+
+    @classmethod
+    def of(cls, found: PageOf[Any], items: list[T]) -> PageOut[T]:
+        return cls(
+            items=items,
+            page=found.page.number,
+            limit=found.page.size,
+            total=found.total,
+            pages=found.pages,
+        )
 
 
 class UploadOut(BaseModel):

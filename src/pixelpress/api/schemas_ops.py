@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from pixelpress.api.schemas import ImageOut, UserOut
+from pixelpress.api.schemas import UserOut
 from pixelpress.domain.models import (
     JobStatus,
     LogEntry,
@@ -80,14 +80,6 @@ class NotificationOut(BaseModel):
         )
 
 
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    page: int
-    limit: int
-    total: int
-    pages: int
-
-
 class LogIn(Strict):
     logLevel: LogLevel
     message: str = Field(max_length=4000)
@@ -125,14 +117,6 @@ class LogOut(BaseModel):
         )
 
 
-class LogPage(BaseModel):
-    items: list[LogOut]
-    page: int
-    limit: int
-    total: int
-    pages: int
-
-
 class AdminUserOut(UserOut):
     disabled: bool
 
@@ -141,25 +125,9 @@ class AdminUserOut(UserOut):
         return cls(**UserOut.of(user).model_dump(), disabled=user.disabled)
 
 
-class AdminUserPage(BaseModel):
-    items: list[AdminUserOut]
-    page: int
-    limit: int
-    total: int
-    pages: int
-
-
 class AdminUserPatch(Strict):
     role: Role | None = None
     disabled: bool | None = None
-
-
-class AdminImagePage(BaseModel):
-    items: list[ImageOut]
-    page: int
-    limit: int
-    total: int
-    pages: int
 
 
 class StatsOut(BaseModel):

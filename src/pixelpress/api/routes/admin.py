@@ -5,11 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
-from pixelpress.api.schemas import ImageOut
+from pixelpress.api.schemas import ImageOut, PageOut
 from pixelpress.api.schemas_ops import (
-    AdminImagePage,
     AdminUserOut,
-    AdminUserPage,
     AdminUserPatch,
     StatsOut,
 )
@@ -18,16 +16,12 @@ from pixelpress.usecases import admin
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.get("/users", response_model=AdminUserPage)
-async def list_users(user: CurrentUser, services: ServicesDep, page: Paging) -> AdminUserPage:
+@router.get("/users", response_model=PageOut[AdminUserOut])
+async def list_users(
+    user: CurrentUser, services: ServicesDep, page: Paging
+) -> PageOut[AdminUserOut]:
     found = await admin.list_users(admin=user, page=page, db=services.db)
-    return AdminUserPage(
-        items=[AdminUserOut.of(u) for u in found.items],
-        page=page.number,
-        limit=page.size,
-        total=found.total,
-        pages=found.pages,
-    )
+    return PageOut[AdminUserOut].of(found, [AdminUserOut.of(u) for u in found.items])
 
 
 @router.patch("/users/{user_id}", response_model=AdminUserOut)
@@ -58,16 +52,10 @@ async def delete_user(user_id: str, user: CurrentUser, services: ServicesDep) ->
     return Response(status_code=204)
 
 
-@router.get("/images", response_model=AdminImagePage)
-async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> AdminImagePage:
+@router.get("/images", response_model=PageOut[ImageOut])
+async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> PageOut[ImageOut]:
     found = await admin.list_all_images(admin=user, page=page, db=services.db)
-    return AdminImagePage(
-        items=[ImageOut.of(v) for v in found.items],
-        page=page.number,
-        limit=page.size,
-        total=found.total,
-        pages=found.pages,
-    )
+    return PageOut[ImageOut].of(found, [ImageOut.of(v) for v in found.items])
 
 
 @router.get("/stats", response_model=StatsOut)

@@ -13,8 +13,8 @@ from pixelpress.api.routes.files import download_url
 from pixelpress.api.schemas import (
     DownloadOut,
     ImageOut,
-    ImagePage,
     JobOut,
+    PageOut,
     StatusOut,
     TransformOut,
     UploadOut,
@@ -117,16 +117,10 @@ async def replace_image(
     return ImageOut.of(view)
 
 
-@router.get("/images", response_model=ImagePage)
-async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> ImagePage:
+@router.get("/images", response_model=PageOut[ImageOut])
+async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> PageOut[ImageOut]:
     found = await images.list_images(user=user, page=page, db=services.db)
-    return ImagePage(
-        items=[ImageOut.of(v) for v in found.items],
-        page=page.number,
-        limit=page.size,
-        total=found.total,
-        pages=found.pages,
-    )
+    return PageOut[ImageOut].of(found, [ImageOut.of(v) for v in found.items])
 
 
 @router.get("/images/{image_id}", response_model=ImageOut)

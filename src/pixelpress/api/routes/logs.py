@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
-from pixelpress.api.schemas_ops import LogCreated, LogIn, LogOut, LogPage
+from pixelpress.api.schemas import PageOut
+from pixelpress.api.schemas_ops import LogCreated, LogIn, LogOut
 from pixelpress.domain.models import LogFilter, LogLevel
 from pixelpress.usecases import logs
 
@@ -39,7 +40,7 @@ async def get_one(log_id: str, user: CurrentUser, services: ServicesDep) -> LogO
     return LogOut.of(await logs.get_log(log_id, user=user, db=services.db))
 
 
-@router.get("/logs", response_model=LogPage)
+@router.get("/logs", response_model=PageOut[LogOut])
 async def list_logs(
     user: CurrentUser,
     services: ServicesDep,
@@ -48,13 +49,7 @@ async def list_logs(
     since: Annotated[AwareDatetime | None, Query()] = None,
     until: Annotated[AwareDatetime | None, Query()] = None,
     imageId: Annotated[str | None, Query(max_length=64)] = None,
-) -> LogPage:
+) -> PageOut[LogOut]:
     where = LogFilter(level=level, since=since, until=until, image_id=imageId)
     found = await logs.list_logs(user=user, where=where, page=page, db=services.db)
-    return LogPage(
-        items=[LogOut.of(e) for e in found.items],
-        page=page.number,
-        limit=page.size,
-        total=found.total,
-        pages=found.pages,
-    )
+    return PageOut[LogOut].of(found, [LogOut.of(e) for e in found.items])

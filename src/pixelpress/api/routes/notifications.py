@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.schemas import PageOut
 from pixelpress.api.schemas_ops import (
     NotificationOut,
-    NotificationPage,
     PreferencesIn,
     PreferencesOut,
     SendIn,
@@ -55,13 +55,9 @@ async def latest(user_id: str, user: CurrentUser, services: ServicesDep) -> Noti
     return NotificationOut.of(found)
 
 
-@router.get("/notifications", response_model=NotificationPage)
-async def list_mine(user: CurrentUser, services: ServicesDep, page: Paging) -> NotificationPage:
+@router.get("/notifications", response_model=PageOut[NotificationOut])
+async def list_mine(
+    user: CurrentUser, services: ServicesDep, page: Paging
+) -> PageOut[NotificationOut]:
     found = await notifications.list_notifications(user=user, page=page, db=services.db)
-    return NotificationPage(
-        items=[NotificationOut.of(n) for n in found.items],
-        page=page.number,
-        limit=page.size,
-        total=found.total,
-        pages=found.pages,
-    )
+    return PageOut[NotificationOut].of(found, [NotificationOut.of(n) for n in found.items])
