@@ -38,8 +38,11 @@ async def test_limits_carry_headers_and_429(tmp_path: Path) -> None:
             refused = await client.post("/api/v1/auth/login", json=login)
             assert_error(refused, 429, "rate_limited")
             assert refused.headers["RateLimit-Limit"] == "2"  # the login bucket's
-            # health checks are never limited
+            # health checks and signed delivery URLs are never limited
             assert (await client.get("/healthz")).status_code == 200
+            delivery = await client.get("/i/bad-signature/w_10/x")
+            assert delivery.status_code == 403
+            assert "RateLimit-Limit" not in delivery.headers
             # the blocks are recorded in the log service, once per window and caller
             async with services.db.unit_of_work() as uow:
                 found = await uow.logs.list_page(LogFilter(), Page(1, 100))

@@ -15,7 +15,9 @@ from pixelpress.api.errors import render_domain_error
 from pixelpress.domain.errors import DomainError, RateLimited, Unauthenticated
 from pixelpress.ports import RateLimiter, RateLimitResult, TokenService
 
-UNLIMITED = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
+# Signed delivery URLs are exempt: only specs an owner minted can be asked for, repeats are
+# cache hits, and one page of thumbnails behind a CDN or a NAT must not spend a caller's bucket.
+UNLIMITED = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/i/")
 UPLOAD = re.compile(r"^/api(/v1)?/images(/upload)?/?$")
 REPLACE = re.compile(r"^/api(/v1)?/images/[^/]+/?$")
 
