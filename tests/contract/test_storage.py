@@ -63,3 +63,12 @@ async def test_presigned_urls_where_the_store_signs(storage: ObjectStorage) -> N
         got = await client.get(url)
     assert got.status_code == 200
     assert got.content == b"payload"
+
+
+async def test_local_path_only_where_the_store_keeps_files(storage: ObjectStorage) -> None:
+    await storage.put("images/p/original", b"bytes on disk")
+    path = storage.local_path("images/p/original")
+    if path is None:  # memory and S3 keep no files here
+        return
+    assert path.read_bytes() == b"bytes on disk"
+    assert storage.local_path("../../etc/passwd") is None

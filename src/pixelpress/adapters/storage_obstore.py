@@ -54,9 +54,10 @@ def _s3_store(bucket: str, prefix: str, options: S3Options) -> Any:
 
 
 class ObstoreStorage:
-    def __init__(self, store: Any, *, can_sign: bool) -> None:
+    def __init__(self, store: Any, *, can_sign: bool, root: Path | None = None) -> None:
         self._store = store
         self._can_sign = can_sign
+        self._root = root
 
     @classmethod
     def from_url(cls, url: str, s3: S3Options | None = None) -> ObstoreStorage:
@@ -68,7 +69,7 @@ class ObstoreStorage:
         if parsed.scheme == "file":
             root = Path(parsed.path)
             root.mkdir(parents=True, exist_ok=True)
-            return cls(LocalStore(root, mkdir=True), can_sign=False)
+            return cls(LocalStore(root, mkdir=True), can_sign=False, root=root.resolve())
         if parsed.scheme == "memory":
             return cls(MemoryStore(), can_sign=False)
         raise ValueError(
@@ -136,6 +137,13 @@ class ObstoreStorage:
             return
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
+
+    def local_path(self, key: str) -> Path | None:
+        if self._root is None:
+            return None
+        path = (self._root / key).resolve()
+        # Keys are ours, but a path must never leave the store's folder.
+        return path if path.is_relative_to(self._root) else None
 
     async def presigned_url(self, key: str, *, expires_in: int, filename: str) -> str | None:
         if not self._can_sign:
