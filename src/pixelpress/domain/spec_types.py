@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 MAX_TEXT = 200
@@ -155,9 +156,10 @@ class TransformSpec:
             out["compress"] = True
         return out
 
-    @property
+    @cached_property
     def hash(self) -> str:
-        """32 hex digits of the SHA-256 of the canonical form as compact, key-sorted JSON."""
+        """32 hex digits of the SHA-256 of the canonical form as compact, key-sorted JSON.
+        Computed once: the spec is frozen."""
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
