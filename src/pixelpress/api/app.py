@@ -64,10 +64,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is not None:
         app.state.services = services
     errors.install(app)
+    # First: routes are matched in order, and signed delivery is the hot path.
+    app.router.routes.append(delivery.public)
+    app.include_router(files.router)
     app.include_router(api_router(), prefix="/api/v1")
     app.include_router(api_router(), prefix="/api", include_in_schema=False)
-    app.include_router(files.router)
-    app.include_router(delivery.public)
     app.include_router(health.router)
 
     upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import Route
 
 from pixelpress.api.deps import CurrentUser, ServicesDep
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden
+from pixelpress.domain.models import ImageLimits
 from pixelpress.domain.spec import parse_query, parse_spec
-from pixelpress.domain.url_options import parse_options, to_options
+from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
 from pixelpress.usecases import delivery
 from pixelpress.usecases.access import visible_image
 
-public = APIRouter(tags=["delivery"])
 router = APIRouter(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -45,7 +48,9 @@ async def _respond(
     local = services.storage.local_path(found.key)
     if local is not None:
         # A file on this machine: sendfile, no copies through Python.
-        return FileResponse(local, media_type=found.media_type, headers=headers, stat_result=None)
+        return FileResponse(
+            local, media_type=found.media_type, headers=headers, stat_result=os.stat(local)
+        )
     stream = services.storage.stream(found.key)
     first = await anext(stream, b"")
 
@@ -58,20 +63,24 @@ async def _respond(
     return StreamingResponse(body(), media_type=found.media_type, headers=headers)
 
 
-@public.get("/i/{signature}/{options}/{image}", include_in_schema=True)
-async def signed(
-    signature: str, options: str, image: str, request: Request, services: ServicesDep
-) -> Response:
-    """A transformation URL: `/i/{signature}/{options}/{imageId}[.ext]` (grammar in the README)."""
-    if not signing.verify_url(services.url_keys, f"{options}/{image}", signature):
+@lru_cache(maxsize=4096)
+def _options(options: str, ext: str, negotiated: str, limits: ImageLimits) -> UrlOptions:
+    """Parsing is pure: a URL fetched again and again is parsed once."""
+    return parse_options(options, ext=ext or None, accept=f"image/{negotiated}", limits=limits)
+
+
+async def signed(request: Request) -> Response:
+    """A transformation URL: `/i/{signature}/{options}/{imageId}[.ext]` (grammar in the README).
+
+    A plain Starlette route: the hottest path skips FastAPI's parameter solving."""
+    services: Services = request.app.state.services
+    params = request.path_params
+    options, image = params["options"], params["image"]
+    if not signing.verify_url(services.url_keys, f"{options}/{image}", params["signature"]):
         raise _bad_signature()
     image_id, _, ext = image.partition(".")
-    parsed = parse_options(
-        options,
-        ext=ext or None,
-        accept=request.headers.get("accept", ""),
-        limits=services.settings.limits,
-    )
+    negotiated = negotiate(request.headers.get("accept", "")) if "f_auto" in options else ""
+    parsed = _options(options, ext, negotiated, services.settings.limits)
     now = time.time()
     if parsed.expires is not None and parsed.expires < now:
         raise _bad_signature()
@@ -126,3 +135,7 @@ async def render(
     spec = parse_query(params, limits=services.settings.limits) if params else None
     found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=user)
     return await _respond(found, request, services, "private, max-age=3600", vary=False)
+
+
+# Registered ahead of every other route (see api/app.py).
+public = Route("/i/{signature}/{options}/{image}", signed, methods=["GET", "HEAD"])
