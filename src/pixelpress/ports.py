@@ -188,7 +188,11 @@ class UnitOfWork(Protocol):
 
 
 class Database(Protocol):
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self, *, readonly: bool = False) -> UnitOfWork:
+        """`readonly`: the caller promises not to write, so readers need not queue behind
+        writers (SQLite); writing in it is a bug."""
+        ...
+
     async def ping(self) -> None: ...
 
 

@@ -75,7 +75,7 @@ async def create_user(
 ) -> User:
     _check_new_account(username, password)
     email = email.strip().lower()
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         username_taken, email_taken = await uow.users.exists(username=username, email=email)
     if username_taken:
         raise Conflict("This username is already taken.", code="username_taken")
@@ -129,7 +129,7 @@ async def login(
     clock: Clock,
     ttl: SessionTtl,
 ) -> LoggedIn:
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         user = await uow.users.find_by_login(login)
     if user is None:
         await hasher.dummy_verify()  # an unknown user costs what a wrong password costs
@@ -198,7 +198,7 @@ async def logout(*, token: str, db: Database, tokens: TokenService, clock: Clock
 
 async def authenticate(*, token: str, db: Database, tokens: TokenService, clock: Clock) -> User:
     user_id, session_id = tokens.read_access(token)
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         user = await uow.sessions.active_user(session_id, now=clock.now())
     if user is None or user.id != user_id:
         raise Unauthenticated("This session has ended. Please log in again.", code="session_ended")

@@ -26,7 +26,7 @@ class Stats:
 
 async def list_users(*, admin: User, page: Page, db: Database) -> PageOf[User]:
     require_admin(admin)
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         return await uow.users.list_page(page)
 
 
@@ -97,7 +97,7 @@ async def delete_user(
 
 async def list_all_images(*, admin: User, page: Page, db: Database) -> PageOf[ImageView]:
     require_admin(admin)
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         found = await uow.images.list_page(None, page)
         views = await views_of(uow, found.items)
     return PageOf(items=views, page=found.page, total=found.total)
@@ -105,7 +105,7 @@ async def list_all_images(*, admin: User, page: Page, db: Database) -> PageOf[Im
 
 async def stats(*, admin: User, db: Database) -> Stats:
     require_admin(admin)
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         users = await uow.users.count()
         images, stored = await uow.images.totals()
         jobs = await uow.jobs.count_by_status()

@@ -104,7 +104,7 @@ async def _cached(
 
 
 async def _image(image_id: str, d: Deliverer, viewer: User | None) -> Image:
-    async with d.db.unit_of_work() as uow:
+    async with d.db.unit_of_work(readonly=True) as uow:
         image = await uow.images.get(image_id)
     if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
@@ -126,7 +126,7 @@ def _delivered(
 
 
 async def _stored(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Delivered | None:
-    async with d.db.unit_of_work() as uow:
+    async with d.db.unit_of_work(readonly=True) as uow:
         variant = await uow.variants.find(image.id, spec.hash)
     if variant is None or variant.status is not VariantStatus.READY or variant.size is None:
         return None

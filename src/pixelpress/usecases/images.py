@@ -181,7 +181,7 @@ async def replace_image(
 ) -> ImageView:
     """New bytes for an image: every variant, rendition and cache entry of the old ones goes,
     and later renders start from the new bytes. The id, owner and creation time stay."""
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         old = await visible_image(uow, image_id, user)
     ingested = await processor.ingest(upload.path)
     info = ingested.info
@@ -230,14 +230,14 @@ def _view(image: Image, variants: list[Variant], jobs: list[Job]) -> ImageView:
 
 
 async def list_images(*, user: User, page: Page, db: Database) -> PageOf[ImageView]:
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         found = await uow.images.list_page(user.id, page)
         views = await views_of(uow, found.items)
     return PageOf(items=views, page=found.page, total=found.total)
 
 
 async def get_image(image_id: str, *, user: User, db: Database) -> ImageView:
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
         return (await views_of(uow, [image]))[0]
 
@@ -265,7 +265,7 @@ async def find_download(
 ) -> Download:
     """Which stored object a download of `variant` (an id, `original`, or None: the latest
     processed variant) means."""
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
         if variant == "original":
             return Download(image.storage_key, image.filename)

@@ -65,7 +65,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             spec = TransformSpec.from_canonical(variant.spec)
             watermark = None
             if spec.watermark_image_id is not None:
-                async with runner.db.unit_of_work() as uow:
+                async with runner.db.unit_of_work(readonly=True) as uow:
                     mark = await uow.images.get(spec.watermark_image_id)
                 if mark is None:
                     raise NotFound("The watermark image was deleted.", code="watermark_not_found")
@@ -142,7 +142,7 @@ async def republish_unfinished(*, runner: JobRunner) -> int:
     """Publishes again every job left queued, or stale in processing. Safe to call any time:
     a job delivered twice is claimed once."""
     stale = runner.stale_before()
-    async with runner.db.unit_of_work() as uow:
+    async with runner.db.unit_of_work(readonly=True) as uow:
         ids = await uow.jobs.unfinished(stale_before=stale)
         lost = await uow.notifications.never_handed_on(before=stale)
     for job_id in ids:

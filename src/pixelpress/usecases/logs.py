@@ -94,7 +94,7 @@ async def create_log(
 
 
 async def get_log(log_id: str, *, user: User, db: Database) -> LogEntry:
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         entry = await uow.logs.get(log_id)
     if entry is None or not (user.role is Role.ADMIN or entry.user_id == user.id):
         raise NotFound(LOG_NOT_FOUND, code="log_not_found")
@@ -111,7 +111,7 @@ async def list_logs(*, user: User, where: LogFilter, page: Page, db: Database) -
             until=where.until,
             image_id=where.image_id,
         )
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         return await uow.logs.list_page(where, page)
 
 

@@ -257,7 +257,7 @@ async def _attempt(notification: Notification, user: User, d: Delivery) -> tuple
 async def latest(*, caller: User, user_id: str, db: Database) -> Notification:
     if not may_see(caller, user_id):
         raise NotFound("No notifications found.", code="notification_not_found")
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         found = await uow.notifications.latest(user_id)
     if found is None:
         raise NotFound("No notifications found.", code="notification_not_found")
@@ -265,5 +265,5 @@ async def latest(*, caller: User, user_id: str, db: Database) -> Notification:
 
 
 async def list_notifications(*, user: User, page: Page, db: Database) -> PageOf[Notification]:
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         return await uow.notifications.list_page(user.id, page)

@@ -46,7 +46,7 @@ async def source_for(
     """The bytes to render `spec` from: the rendition when it is ready and big enough, else
     the original."""
     if needs_rendition(image):
-        async with db.unit_of_work() as uow:
+        async with db.unit_of_work(readonly=True) as uow:
             rendition = await uow.variants.find(image.id, rendition_spec(image).hash)
         if (
             rendition is not None

@@ -141,7 +141,7 @@ async def publish_after_commit(queue: JobQueue, job_id: str) -> None:
 
 
 async def get_job(job_id: str, *, user: User, db: Database) -> Job:
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         job = await uow.jobs.get(job_id)
     if job is None or not may_see(user, job.owner_id):
         raise NotFound("Job not found.", code="job_not_found")
@@ -158,7 +158,7 @@ async def watch_job(
     last = job.status
     while not last.finished and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(interval)
-        async with db.unit_of_work() as uow:
+        async with db.unit_of_work(readonly=True) as uow:
             current = await uow.jobs.get(job.id)
         if current is None:  # the image was deleted
             return
@@ -180,7 +180,7 @@ async def dry_run(
     image_id: str, spec: TransformSpec, *, user: User, db: Database, limits: ImageLimits
 ) -> DryRun:
     """What a transformation would give, without rendering anything."""
-    async with db.unit_of_work() as uow:
+    async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
         spec = await resolve_watermark(uow, spec, user)
         output = plan(

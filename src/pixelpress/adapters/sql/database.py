@@ -50,10 +50,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READONLY = "pixelpress_readonly"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
-    # can fail at once with SQLITE_BUSY when another writer got there first.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the write lock up front: a deferred transaction that reads and then writes
+    # can fail at once with SQLITE_BUSY when another writer got there first. Readers begin
+    # deferred, so under WAL they read side by side instead of queueing for that lock.
+    conn.exec_driver_sql("BEGIN" if conn.info.get(READONLY) else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -75,13 +79,16 @@ class SqlUnitOfWork:
     logs: SqlLogs
     notifications: SqlNotifications
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, readonly: bool = False) -> None:
         self._engine = engine
+        self._readonly = readonly
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         try:
             self._conn = await self._engine.connect()
+            # Per checkout: pooled connections carry their info dict from one use to the next.
+            (await self._conn.get_raw_connection()).info[READONLY] = self._readonly
             await self._conn.begin()
         except (OperationalError, DBAPIError, OSError) as exc:
             raise Unavailable("The database is unavailable.", dependency="database") from exc
@@ -128,8 +135,8 @@ class SqlDatabase:
         self.url = async_url(url)
         self.engine = create_engine(self.url)
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def unit_of_work(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, readonly=readonly)
 
     async def ping(self) -> None:
         try:

@@ -109,7 +109,7 @@ async def mint(
     image_id: str, body: MintIn, request: Request, user: CurrentUser, services: ServicesDep
 ) -> MintOut:
     """A signed URL for one of your images, with the same spec forms as /transform."""
-    async with services.db.unit_of_work() as uow:
+    async with services.db.unit_of_work(readonly=True) as uow:
         await visible_image(uow, image_id, user)
     spec = (
         parse_spec(body.transformations, limits=services.settings.limits)

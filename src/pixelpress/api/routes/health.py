@@ -43,6 +43,6 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 @router.get("/metrics", response_class=Response)
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format: requests, latency, jobs by state, queue depth, job time, cache."""
-    async with services.db.unit_of_work() as uow:
+    async with services.db.unit_of_work(readonly=True) as uow:
         services.metrics.set_jobs(await uow.jobs.count_by_status())
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
