@@ -307,7 +307,7 @@ class ImageProcessor(Protocol):
 
     async def render(
         self,
-        source: bytes,
+        source: bytes | Path,
         spec: TransformSpec,
         *,
         watermark: bytes | None = None,

@@ -108,7 +108,7 @@ class MeteredProcessor:
         return await self._inner.placeholder(source)
 
     async def render(
-        self, source: bytes, spec: TransformSpec, *, watermark: bytes | None = None
+        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
     ) -> Rendered:
         with self._metrics.render_seconds.time():
             return await self._inner.render(source, spec, watermark=watermark)

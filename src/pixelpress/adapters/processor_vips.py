@@ -110,6 +110,20 @@ def _open(source: Path | bytes, fmt: ImageFormat, **options: Any) -> Any:
     return pyvips.Operation.call(LOADERS[fmt] + "_buffer", source, **options)
 
 
+def _head(source: Path | bytes) -> bytes:
+    if isinstance(source, Path):
+        with source.open("rb") as fh:
+            return fh.read(512)
+    return source[:512]
+
+
+def _thumbnail(source: Path | bytes, width: int, **options: Any) -> Any:
+    """Shrink-on-load from a file (read as libvips needs it) or from bytes already in memory."""
+    if isinstance(source, Path):
+        return pyvips.Image.thumbnail(str(source), width, **options)
+    return pyvips.Image.thumbnail_buffer(source, width, **options)
+
+
 def _orientation(image: Any) -> int:
     return int(image.get("orientation")) if image.get_typeof("orientation") else 1
 
@@ -203,7 +217,7 @@ class VipsImageProcessor:
             raise _corrupt() from exc
 
     async def render(
-        self, source: bytes, spec: TransformSpec, *, watermark: bytes | None = None
+        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
     ) -> Rendered:
         return await anyio.to_thread.run_sync(
             self._render, source, spec, watermark, limiter=self._limiter
@@ -278,7 +292,9 @@ class VipsImageProcessor:
 
     # --- render --------------------------------------------------------------------------------
 
-    def _render(self, source: bytes, spec: TransformSpec, watermark: bytes | None) -> Rendered:
+    def _render(
+        self, source: bytes | Path, spec: TransformSpec, watermark: bytes | None
+    ) -> Rendered:
         try:
             return self._apply(source, spec, watermark)
         except pyvips.Error as exc:
@@ -287,8 +303,10 @@ class VipsImageProcessor:
                 "The image could not be processed; it may be corrupt.", code="invalid_image"
             ) from exc
 
-    def _apply(self, source: bytes, spec: TransformSpec, watermark: bytes | None) -> Rendered:
-        fmt = sniff(source[:512])
+    def _apply(
+        self, source: bytes | Path, spec: TransformSpec, watermark: bytes | None
+    ) -> Rendered:
+        fmt = sniff(_head(source))
         if fmt is None:
             raise InvalidInput("The stored image is not of an accepted type.", code="invalid_image")
         width, height, frames = self._check_header(_open(source, fmt), fmt)
@@ -325,14 +343,14 @@ class VipsImageProcessor:
         return Rendered(data, str(target.format), image.width, image.height, flattened=frames > 1)
 
     def _load_sized(
-        self, source: bytes, fmt: ImageFormat, spec: TransformSpec, width: int, height: int
+        self, source: bytes | Path, fmt: ImageFormat, spec: TransformSpec, width: int, height: int
     ) -> Any:
         """Upright, cropped and resized: the steps that decide which pixels get decoded."""
         resize = spec.resize
         if resize is not None and spec.crop is None:
             # Shrink on load: a JPEG or WebP decodes straight at a fraction of its size.
             g = resize_geometry(resize, width, height)
-            image = pyvips.Image.thumbnail_buffer(
+            image = _thumbnail(
                 source, g.scaled_width, height=g.scaled_height, size="force", fail_on="truncated"
             )
             if spec.rotate or spec.flip:

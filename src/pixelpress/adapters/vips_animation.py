@@ -4,6 +4,7 @@ result says it was flattened."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyvips
@@ -27,13 +28,14 @@ def keeps_frames(spec: TransformSpec, output: OutputFormat) -> bool:
     return not (both and resize is not None and resize.fit in (Fit.COVER, Fit.CONTAIN))
 
 
-def load_animated(source: bytes, spec: TransformSpec, width: int, height: int) -> Any:
+def load_animated(source: bytes | Path, spec: TransformSpec, width: int, height: int) -> Any:
     """Every frame, scaled as `spec` says: one tall image with `page-height` set."""
+    data = source.read_bytes() if isinstance(source, Path) else source
     if spec.resize is None:
-        return pyvips.Image.new_from_buffer(source, "", n=-1, fail_on="truncated")
+        return pyvips.Image.new_from_buffer(data, "", n=-1, fail_on="truncated")
     g = resize_geometry(spec.resize, width, height)
     return pyvips.Image.thumbnail_buffer(
-        source,
+        data,
         g.scaled_width,
         height=g.scaled_height,
         size="force",

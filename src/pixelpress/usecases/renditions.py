@@ -4,6 +4,8 @@ inside it are made from it, so a thumbnail does not decode 12 megapixels every t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pixelpress.domain.errors import NotFound
 from pixelpress.domain.models import Image, ImageFormat, VariantStatus
 from pixelpress.domain.spec import TransformSpec, parse_spec, resize_geometry
@@ -42,9 +44,9 @@ def fits_rendition(image: Image, spec: TransformSpec, width: int, height: int) -
 
 async def source_for(
     image: Image, spec: TransformSpec, *, db: Database, storage: ObjectStorage
-) -> bytes:
-    """The bytes to render `spec` from: the rendition when it is ready and big enough, else
-    the original."""
+) -> bytes | Path:
+    """What to render `spec` from: the rendition when it is ready and big enough, else the
+    original; a local file when the store keeps files (libvips reads only what it needs)."""
     if needs_rendition(image):
         async with db.unit_of_work(readonly=True) as uow:
             rendition = await uow.variants.find(image.id, rendition_spec(image).hash)
@@ -56,7 +58,16 @@ async def source_for(
             and fits_rendition(image, spec, rendition.width, rendition.height)
         ):
             try:
-                return await storage.get(rendition.storage_key)
+                return await _read(storage, rendition.storage_key)
             except NotFound:  # deleted under us: the original serves, only slower
                 pass
-    return await storage.get(image.storage_key)
+    return await _read(storage, image.storage_key)
+
+
+async def _read(storage: ObjectStorage, key: str) -> bytes | Path:
+    local = storage.local_path(key)
+    if local is not None:
+        if not local.is_file():
+            raise NotFound("Stored object not found.", code="object_not_found")
+        return local
+    return await storage.get(key)
