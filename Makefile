@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest migrate clean
+.PHONY: run test lint typecheck pytest migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,7 @@ test: lint typecheck pytest  ## ruff, mypy and the whole test suite
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+bench: $(VENV)/.installed-dev  ## the benchmarks of bench/README.md (wrk recommended: apt-get install wrk)
+	$(BIN)/python bench/run.py
+	$(BIN)/python bench/encode_cost.py

@@ -15,7 +15,7 @@ SHARPEN_SIGMA = 1.5  # libvips' 0.5 suits thumbnails; this also shows on full-si
 MARGIN = 0.03  # of the shorter output edge, around a watermark
 MARK_WIDTH = 0.25  # an image watermark's share of the output width
 SHADOW_ALPHA = 0.6  # a text watermark's shadow, relative to the text: readable on white too
-AVIF_EFFORT = 3  # libvips' default costs several times more for about the same size
+AVIF_EFFORT = 1  # at equal size about WebP's CPU cost; effort 3 is 4.5x (bench/encode_cost.py)
 TRANSPARENT = [0, 0, 0, 0]
 BLACK = [0, 0, 0]
 
