@@ -318,3 +318,18 @@ async def test_animations_keep_their_frames_or_say_they_were_flattened(
         assert not single.get_typeof("n-pages") or single.get("n-pages") == 1
     listed = (await client.get(f"/api/v1/images/{image['id']}", headers=headers)).json()
     assert sorted(v["flattened"] for v in listed["variants"]) == [False, False, True, True]
+
+
+async def test_stores_without_local_files_stream_the_object(tmp_path: Path) -> None:
+    async with build_services(make_settings(tmp_path, storage_url="memory://")) as built:
+        transport = httpx.ASGITransport(app=create_app(services=built))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = await register(client)
+            image_id = (await upload(client, headers)).json()["imageId"]
+            url = await mint(client, headers, image_id, transformations=W400)
+            first = await client.get(url)
+            again = await client.get(url)
+            assert first.status_code == again.status_code == 200
+            assert again.content == first.content
+            assert int(again.headers["content-length"]) == len(again.content)
+            assert pyvips.Image.new_from_buffer(again.content, "").width == 400

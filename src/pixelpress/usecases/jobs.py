@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from pixelpress.domain.backoff import backoff
 from pixelpress.domain.errors import DomainError, NotFound, Unavailable
 from pixelpress.domain.models import Job, JobStatus, LogLevel, Variant, VariantStatus
 from pixelpress.domain.spec import TransformSpec
@@ -34,8 +35,7 @@ class JobRunner:
     orphaned_before: datetime | None = None
 
     def retry_delay(self, attempts: int) -> float:
-        """Exponential back-off: base, 2 x base, 4 x base, ... at most five minutes."""
-        return float(min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), 300))
+        return backoff(self.retry_base_seconds, attempts, cap=300)
 
     def stale_before(self) -> datetime:
         limit = self.clock.now() - timedelta(seconds=self.stale_seconds)

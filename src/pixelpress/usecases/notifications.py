@@ -9,6 +9,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from pixelpress.domain.backoff import backoff
 from pixelpress.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import (
@@ -48,7 +49,7 @@ class Delivery:
     retry_base_seconds: float = 2.0
 
     def retry_delay(self, attempts: int) -> float:
-        return float(min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), 600))
+        return backoff(self.retry_base_seconds, attempts, cap=600)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import Route
 
 from pixelpress.api.deps import CurrentUser, ServicesDep
+from pixelpress.api.streaming import object_body
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden
@@ -51,16 +51,9 @@ async def _respond(
         return FileResponse(
             local, media_type=found.media_type, headers=headers, stat_result=os.stat(local)
         )
-    stream = services.storage.stream(found.key)
-    first = await anext(stream, b"")
-
-    async def body() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in stream:
-            yield chunk
-
+    body = await object_body(services.storage, found.key)
     headers["Content-Length"] = str(found.size)
-    return StreamingResponse(body(), media_type=found.media_type, headers=headers)
+    return StreamingResponse(body, media_type=found.media_type, headers=headers)
 
 
 @lru_cache(maxsize=4096)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from pixelpress.api.deps import ServicesDep
+from pixelpress.api.streaming import object_body
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden
@@ -54,20 +55,13 @@ async def get_file(
     if not ok:
         raise Forbidden("This download link is invalid or has expired.", code="invalid_signature")
     ext = key.rsplit(".", 1)[-1] if "." in key.rsplit("/", 1)[-1] else ""
-    stream = services.storage.stream(key)
-    first = await anext(stream, b"")  # raises NotFound before the response starts
-
-    async def body() -> object:
-        yield first
-        async for chunk in stream:
-            yield chunk
-
+    body = await object_body(services.storage, key)
     headers = {"Cache-Control": "private, max-age=3600"}
     if name:
         headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
     media = MEDIA_TYPES.get(ext) or MEDIA_TYPES.get(name.rsplit(".", 1)[-1].lower(), "")
     return StreamingResponse(
-        body(),  # type: ignore[arg-type]
+        body,
         media_type=media or "application/octet-stream",
         headers=headers,
     )
