@@ -4,6 +4,7 @@ inside it are made from it, so a thumbnail does not decode 12 megapixels every t
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pixelpress.domain.errors import NotFound
@@ -21,7 +22,12 @@ def needs_rendition(image: Image) -> bool:
 
 def rendition_spec(image: Image) -> TransformSpec:
     # JPEG keeps shrink-on-load for what is made from it; other sources may carry alpha.
-    fmt = "jpeg" if image.format is ImageFormat.JPEG else "webp"
+    return _rendition_spec("jpeg" if image.format is ImageFormat.JPEG else "webp")
+
+
+@lru_cache(maxsize=2)
+def _rendition_spec(fmt: str) -> TransformSpec:
+    """Per output format, built once: it is asked for on every render and every listing."""
     return parse_spec(
         {
             "resize": {"width": RENDITION_EDGE, "height": RENDITION_EDGE, "fit": "inside"},
