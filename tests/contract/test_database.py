@@ -172,3 +172,26 @@ async def test_stale_processing_jobs_can_be_claimed_again(database: Database) ->
 
 async def test_ping(database: Database) -> None:
     await database.ping()
+
+
+async def test_variants_found_together_and_saved_in_one_statement(database: Database) -> None:
+    _, i, pending, _ = await seed_job(database)
+    ready = VariantStatus.READY
+    other = Variant(new_id(), i.id, "hash2", {"rotate": 180}, "key2", "png", ready, NOW)
+    async with database.unit_of_work() as uow:
+        await uow.variants.save(other)  # new: added as it is
+        # The same spec again (say, an on-the-fly render of what a job queued): its outcome
+        # lands on the existing row, whose id, key and spec stay.
+        done = Variant(new_id(), i.id, "hash1", {"x": 1}, "other", "jpeg", ready, NOW)
+        done.width, done.height, done.size, done.flattened = 3, 4, 50, True
+        await uow.variants.save(done)
+        await uow.commit()
+    async with database.unit_of_work(readonly=True) as uow:
+        found = await uow.variants.find_many(i.id, ["hash1", "hash2", "missing"])
+        none = await uow.variants.find_many(new_id(), ["hash1"])
+    assert set(found) == {"hash1", "hash2"} and none == {}
+    assert found["hash2"] == other
+    saved = found["hash1"]
+    assert (saved.id, saved.storage_key, saved.spec) == (pending.id, "key", {"rotate": 90})
+    assert saved.status is VariantStatus.READY and saved.flattened
+    assert (saved.width, saved.height, saved.size) == (3, 4, 50)

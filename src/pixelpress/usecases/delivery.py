@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from pixelpress.domain.errors import NotFound, Unavailable
 from pixelpress.domain.ids import new_id
@@ -13,7 +13,7 @@ from pixelpress.domain.models import MEDIA_TYPES, Image, ImageLimits, User, Vari
 from pixelpress.domain.spec import TransformSpec, parse_query, plan
 from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
 from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
-from pixelpress.usecases.renditions import source_for
+from pixelpress.usecases.renditions import rendition_hash, source_for
 from pixelpress.usecases.transforms import variant_key
 
 META_TTL = 7 * 24 * 3600
@@ -27,9 +27,11 @@ class Delivered:
     size: int
     owner_id: str
     flattened: bool = False
+    data: bytes | None = field(default=None, compare=False, repr=False)
+    """The bytes, when this call rendered them: answered from memory, not read back."""
 
     def dump(self) -> bytes:
-        return json.dumps(self.__dict__).encode()
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "data"}).encode()
 
     @classmethod
     def load(cls, data: bytes) -> Delivered:
@@ -63,12 +65,7 @@ async def deliver(
         found = await _cached(image_id, spec.hash, d, viewer)
         if found is not None:
             return found
-    image = await _image(image_id, d, viewer)
-    if spec is None:
-        spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
-        found = await _cached(image_id, spec.hash, d, viewer)
-        if found is not None:
-            return found
+    image, spec, variants = await _lookup(image_id, spec, d, viewer)
     output = plan(
         spec, width=image.width, height=image.height, source_format=image.format, limits=d.limits
     )
@@ -76,12 +73,17 @@ async def deliver(
     lock = f"images/{image.id}/rendering/{spec.hash}"
     deadline = asyncio.get_running_loop().time() + d.wait_seconds
     while True:
-        found = await _stored(image, spec, key, d)
+        found = await _stored(image, spec, variants.get(spec.hash), d)
         if found is not None:
             return found
         if await d.cache.add(lock, b"1", ttl=d.lock_seconds):
             try:
-                return await _render(image, spec, key, d)
+                # Whoever held the lock before us may have finished it just now.
+                found = await _cached(image.id, spec.hash, d, viewer)
+                if found is not None:
+                    return found
+                rendition = variants.get(rendition_hash(image) or "")
+                return await _render(image, spec, key, rendition, d)
             finally:
                 await d.cache.delete(lock)
         # Someone else is rendering it: wait for their result rather than render it twice.
@@ -89,6 +91,28 @@ async def deliver(
             if asyncio.get_running_loop().time() > deadline:
                 raise Unavailable("The rendering is taking too long.", dependency="processor")
             await asyncio.sleep(d.poll_seconds)
+        found = await _cached(image.id, spec.hash, d, viewer)
+        if found is not None:
+            return found
+        async with d.db.unit_of_work(readonly=True) as uow:
+            variants = await uow.variants.find_many(image.id, [spec.hash])
+
+
+async def _lookup(
+    image_id: str, spec: TransformSpec | None, d: Deliverer, viewer: User | None
+) -> tuple[Image, TransformSpec, dict[str, Variant]]:
+    """The image, the spec (the original's when None) and, in the same read, the variants a
+    render needs: the spec's own and the image's rendition."""
+    async with d.db.unit_of_work(readonly=True) as uow:
+        image = await uow.images.get(image_id)
+        if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
+            raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+        if spec is None:
+            spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
+        hashes = [spec.hash]
+        if (rendition := rendition_hash(image)) is not None:
+            hashes.append(rendition)
+        return image, spec, await uow.variants.find_many(image.id, hashes)
 
 
 async def _cached(
@@ -101,14 +125,6 @@ async def _cached(
     if viewer is not None and not may_see(viewer, found.owner_id):
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
     return found
-
-
-async def _image(image_id: str, d: Deliverer, viewer: User | None) -> Image:
-    async with d.db.unit_of_work(readonly=True) as uow:
-        image = await uow.images.get(image_id)
-    if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
-        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
-    return image
 
 
 def _delivered(
@@ -125,9 +141,9 @@ def _delivered(
     )
 
 
-async def _stored(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Delivered | None:
-    async with d.db.unit_of_work(readonly=True) as uow:
-        variant = await uow.variants.find(image.id, spec.hash)
+async def _stored(
+    image: Image, spec: TransformSpec, variant: Variant | None, d: Deliverer
+) -> Delivered | None:
     if variant is None or variant.status is not VariantStatus.READY or variant.size is None:
         return None
     if not await d.storage.exists(variant.storage_key):
@@ -139,42 +155,36 @@ async def _stored(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> 
     return found
 
 
-async def _render(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Delivered:
-    source = await source_for(image, spec, db=d.db, storage=d.storage)
+async def _render(
+    image: Image, spec: TransformSpec, key: str, rendition: Variant | None, d: Deliverer
+) -> Delivered:
+    source = await source_for(image, spec, rendition, storage=d.storage)
     rendered = await d.processor.render(source, spec)
     await d.storage.put(key, rendered.data)
+    variant = Variant(
+        id=new_id(),
+        image_id=image.id,
+        spec_hash=spec.hash,
+        spec=spec.canonical(),
+        storage_key=key,
+        format=rendered.format,
+        status=VariantStatus.READY,
+        created_at=d.clock.now(),
+        flattened=rendered.flattened,
+    )
+    variant.width, variant.height, variant.size = (
+        rendered.width,
+        rendered.height,
+        len(rendered.data),
+    )
     async with d.db.unit_of_work() as uow:
         current = await uow.images.get(image.id)
         if current is None or current.content_hash != image.content_hash:
             # Deleted or replaced while we rendered: this rendering is of bytes that are gone.
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
-        variant = await uow.variants.find(image.id, spec.hash)
-        if variant is None:
-            variant = Variant(
-                id=new_id(),
-                image_id=image.id,
-                spec_hash=spec.hash,
-                spec=spec.canonical(),
-                storage_key=key,
-                format=rendered.format,
-                status=VariantStatus.READY,
-                created_at=d.clock.now(),
-                flattened=rendered.flattened,
-            )
-            variant.width, variant.height, variant.size = (
-                rendered.width,
-                rendered.height,
-                len(rendered.data),
-            )
-            await uow.variants.add(variant)
-        else:
-            variant.status = VariantStatus.READY
-            variant.flattened = rendered.flattened
-            variant.width, variant.height = rendered.width, rendered.height
-            variant.size = len(rendered.data)
-            await uow.variants.update(variant)
+        await uow.variants.save(variant)
         await uow.commit()
     found = _delivered(image, spec.hash, key, len(rendered.data), flattened=rendered.flattened)
     await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
-    return found
+    return replace(found, data=rendered.data)

@@ -14,7 +14,7 @@ from pixelpress.domain.spec import TransformSpec
 from pixelpress.ports import Clock, Database, ImageProcessor, JobQueue, ObjectStorage
 from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
-from pixelpress.usecases.renditions import source_for
+from pixelpress.usecases.renditions import find_rendition, source_for
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,9 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                 if mark is None:
                     raise NotFound("The watermark image was deleted.", code="watermark_not_found")
                 watermark = await runner.storage.get(mark.storage_key)
-            source = await source_for(image, spec, db=runner.db, storage=runner.storage)
+            async with runner.db.unit_of_work(readonly=True) as uow:
+                rendition = await find_rendition(uow, image)
+            source = await source_for(image, spec, rendition, storage=runner.storage)
             rendered = await runner.processor.render(source, spec, watermark=watermark)
             await runner.storage.put(variant.storage_key, rendered.data)
             variant.width, variant.height = rendered.width, rendered.height

@@ -8,9 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from pixelpress.domain.errors import NotFound
-from pixelpress.domain.models import Image, ImageFormat, VariantStatus
+from pixelpress.domain.models import Image, ImageFormat, Variant, VariantStatus
 from pixelpress.domain.spec import TransformSpec, parse_spec, resize_geometry
-from pixelpress.ports import Database, ObjectStorage
+from pixelpress.ports import ObjectStorage, UnitOfWork
 
 RENDITION_EDGE = 2048
 RENDITION_QUALITY = 92
@@ -48,25 +48,33 @@ def fits_rendition(image: Image, spec: TransformSpec, width: int, height: int) -
     return scaled.scaled_width <= width and scaled.scaled_height <= height
 
 
+def rendition_hash(image: Image) -> str | None:
+    """The spec hash of `image`'s rendition, None when it gets none."""
+    return rendition_spec(image).hash if needs_rendition(image) else None
+
+
+async def find_rendition(uow: UnitOfWork, image: Image) -> Variant | None:
+    wanted = rendition_hash(image)
+    return None if wanted is None else await uow.variants.find(image.id, wanted)
+
+
 async def source_for(
-    image: Image, spec: TransformSpec, *, db: Database, storage: ObjectStorage
+    image: Image, spec: TransformSpec, rendition: Variant | None, *, storage: ObjectStorage
 ) -> bytes | Path:
-    """What to render `spec` from: the rendition when it is ready and big enough, else the
-    original; a local file when the store keeps files (libvips reads only what it needs)."""
-    if needs_rendition(image):
-        async with db.unit_of_work(readonly=True) as uow:
-            rendition = await uow.variants.find(image.id, rendition_spec(image).hash)
-        if (
-            rendition is not None
-            and rendition.status is VariantStatus.READY
-            and rendition.width is not None
-            and rendition.height is not None
-            and fits_rendition(image, spec, rendition.width, rendition.height)
-        ):
-            try:
-                return await _read(storage, rendition.storage_key)
-            except NotFound:  # deleted under us: the original serves, only slower
-                pass
+    """What to render `spec` from: the `rendition` (found by the caller, with what else it
+    reads) when it is ready and big enough, else the original; a local file when the store
+    keeps files (libvips reads only what it needs)."""
+    if (
+        rendition is not None
+        and rendition.status is VariantStatus.READY
+        and rendition.width is not None
+        and rendition.height is not None
+        and fits_rendition(image, spec, rendition.width, rendition.height)
+    ):
+        try:
+            return await _read(storage, rendition.storage_key)
+        except NotFound:  # deleted under us: the original serves, only slower
+            pass
     return await _read(storage, image.storage_key)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -241,6 +243,14 @@ class SqlImages:
         await self._c.execute(delete(images).where(images.c.id == image_id))
 
 
+# What a rendering decides about a variant; its id, key and spec stay those of the first row.
+_OUTCOME = ("status", "width", "height", "size", "flattened")
+_UPSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
 class SqlVariants:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
@@ -258,6 +268,22 @@ class SqlVariants:
         )
         row = (await self._c.execute(query)).first()
         return _variant(row) if row else None
+
+    async def find_many(self, image_id: str, spec_hashes: list[str]) -> dict[str, Variant]:
+        query = select(variants).where(
+            variants.c.image_id == image_id, variants.c.spec_hash.in_(spec_hashes)
+        )
+        return {row.spec_hash: _variant(row) for row in (await self._c.execute(query)).all()}
+
+    async def save(self, variant: Variant) -> None:
+        # One statement (no read first, no savepoint): the hot path of every on-the-fly render.
+        upsert = _UPSERTS[self._c.dialect.name](variants).values(**asdict(variant))
+        outcome = {k: upsert.excluded[k] for k in _OUTCOME}
+        await self._c.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[variants.c.image_id, variants.c.spec_hash], set_=outcome
+            )
+        )
 
     async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Variant]]:
         query = (

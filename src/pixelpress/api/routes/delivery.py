@@ -45,6 +45,8 @@ async def _respond(
         headers["Vary"] = "Accept"
     if found.etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
+    if found.data is not None:  # rendered by this request: no need to read it back
+        return Response(found.data, media_type=found.media_type, headers=headers)
     local = services.storage.local_path(found.key)
     if local is not None:
         # A file on this machine: sendfile, no copies through Python.
