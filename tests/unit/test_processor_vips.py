@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 from pathlib import Path
 from typing import Any
@@ -565,3 +566,16 @@ def test_sniff_tells_types_from_bytes() -> None:
     assert sniff(photo(8, 8, ".tif")) is ImageFormat.TIFF
     assert sniff(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None
     assert sniff(b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic") is None
+
+
+async def test_libvips_says_only_what_matters(
+    processor: VipsImageProcessor, caplog: pytest.LogCaptureFixture
+) -> None:
+    # libvips' INFO chatter (ten lines a render) never reaches Python; its warnings do.
+    caplog.set_level(logging.DEBUG, logger="pyvips")
+    await render(processor, photo(800, 600), {"resize": {"width": 100}, "format": "webp"})
+    assert [r for r in caplog.records if r.name == "pyvips"] == []
+    truncated = photo(800, 600)[:4000]
+    with pytest.raises(pyvips.Error):
+        pyvips.Image.new_from_buffer(truncated, "", fail_on="truncated").avg()
+    assert any(r.name == "pyvips" and r.levelno == logging.WARNING for r in caplog.records)

@@ -9,6 +9,7 @@ Animated GIF and WebP keep their frames through chains that work frame by frame 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,28 @@ def _has_location(header: Any) -> bool:
     )
 
 
+def _libvips_warnings_only() -> None:
+    """libvips reports the choices of every operation at INFO, about ten lines a render, and
+    pyvips hands each one to Python logging from libvips' threads (taking the GIL). Only its
+    warnings and errors reach our logs; GLib's default handler drops the rest unread. pyvips
+    has no setting for this, so its handler is registered again with fewer levels; should its
+    internals change, the INFO lines are merely filtered by the logger's level."""
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
+    try:
+        flags = pyvips.GLogLevelFlags
+        levels = flags.LEVEL_WARNING | flags.LEVEL_CRITICAL | flags.LEVEL_ERROR
+        if pyvips._log_handler_id:
+            pyvips._remove_log_handler()
+            pyvips._log_handler_id = pyvips.glib_lib.g_log_set_handler(
+                b"VIPS",
+                levels | flags.FLAG_FATAL | flags.FLAG_RECURSION,
+                pyvips._log_handler_cb,
+                pyvips.ffi.NULL,
+            )
+    except AttributeError:  # pragma: no cover - a pyvips without these internals
+        pass
+
+
 class VipsImageProcessor:
     def __init__(
         self,
@@ -204,6 +227,7 @@ class VipsImageProcessor:
         pyvips.block_untrusted_set(True)  # no loaders that were not fuzzed against hostile input
         pyvips.operation_block_set("VipsForeignLoadSvg", True)  # SVG can fetch and script
         pyvips.cache_set_max(0)  # every input is new: the operation cache would only hold memory
+        _libvips_warnings_only()
 
     async def ingest(self, path: Path) -> Ingested:
         return await anyio.to_thread.run_sync(self._ingest, path, limiter=self._limiter)
