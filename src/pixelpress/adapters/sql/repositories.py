@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Insert, Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -245,10 +245,15 @@ class SqlImages:
 
 # What a rendering decides about a variant; its id, key and spec stay those of the first row.
 _OUTCOME = ("status", "width", "height", "size", "flattened")
-_UPSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
+
+
+@lru_cache(maxsize=2)
+def _variant_upsert(dialect: str) -> Insert:
+    upsert = postgresql.insert(variants) if dialect == "postgresql" else sqlite.insert(variants)
+    return upsert.on_conflict_do_update(
+        index_elements=[variants.c.image_id, variants.c.spec_hash],
+        set_={k: upsert.excluded[k] for k in _OUTCOME},
+    )
 
 
 class SqlVariants:
@@ -276,14 +281,8 @@ class SqlVariants:
         return {row.spec_hash: _variant(row) for row in (await self._c.execute(query)).all()}
 
     async def save(self, variant: Variant) -> None:
-        # One statement (no read first, no savepoint): the hot path of every on-the-fly render.
-        upsert = _UPSERTS[self._c.dialect.name](variants).values(**asdict(variant))
-        outcome = {k: upsert.excluded[k] for k in _OUTCOME}
-        await self._c.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[variants.c.image_id, variants.c.spec_hash], set_=outcome
-            )
-        )
+        # One statement, built once per dialect: the hot path of every on-the-fly render.
+        await self._c.execute(_variant_upsert(self._c.dialect.name), asdict(variant))
 
     async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Variant]]:
         query = (
