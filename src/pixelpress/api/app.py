@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return
         async with build_services(settings) as built:
             app.state.services = built
+            # What start-up made lives as long as the process: out of the collector's sight, a
+            # full collection no longer walks it (it held requests up by tens of milliseconds).
+            gc.freeze()
             yield
 
     app = FastAPI(
