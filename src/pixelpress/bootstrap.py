@@ -186,6 +186,7 @@ async def build_services(
             processor=processor,
             clock=clock,
             limits=settings.limits,
+            inline_bytes=settings.delivery_inline_bytes,
         ),
         runner=runner,
         delivery=Delivery(

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     url_signing_keys: list[str] = Field(default_factory=list)
     """Keys that sign /i/ URLs (JSON list); the first signs new URLs, all are accepted, so a
     key can be rotated in. Empty: one key derived from the secret key."""
+    delivery_inline_bytes: int = Field(default=64 * 1024, ge=0)
+    """Rendered variants up to this size are kept in the cache with their record, so a hit
+    is answered from memory (or one Redis read) without opening the stored object."""
 
     # images
     max_upload_bytes: int = 10 * 1024 * 1024

@@ -15,6 +15,7 @@ from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain import signing
 from pixelpress.domain.spec import parse_spec
+from pixelpress.settings import Settings
 from tests.api.helpers import assert_error, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
@@ -321,7 +322,8 @@ async def test_animations_keep_their_frames_or_say_they_were_flattened(
 
 
 async def test_stores_without_local_files_stream_the_object(tmp_path: Path) -> None:
-    async with build_services(make_settings(tmp_path, storage_url="memory://")) as built:
+    settings = make_settings(tmp_path, storage_url="memory://", delivery_inline_bytes=0)
+    async with build_services(settings) as built:
         transport = httpx.ASGITransport(app=create_app(services=built))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             headers = await register(client)
@@ -333,3 +335,38 @@ async def test_stores_without_local_files_stream_the_object(tmp_path: Path) -> N
             assert again.content == first.content
             assert int(again.headers["content-length"]) == len(again.content)
             assert pyvips.Image.new_from_buffer(again.content, "").width == 400
+
+
+def variant_files(settings: Settings) -> list[Path]:
+    return [p for p in stored_files(settings) if p.parent.name == "variants"]
+
+
+async def hit_twice_losing_the_file(tmp_path: Path, inline: int) -> tuple[float, bytes, bytes]:
+    """Renders a variant, removes its stored file behind the service's back, asks again."""
+    settings = make_settings(tmp_path, delivery_inline_bytes=inline)
+    async with build_services(settings) as built:
+        transport = httpx.ASGITransport(app=create_app(services=built))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            headers = await register(client)
+            image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+            url = await mint(client, headers, image_id, transformations=W400)
+            first = await client.get(url)
+            assert first.status_code == 200
+            (stored,) = variant_files(settings)
+            stored.unlink()
+            again = await client.get(url)
+            assert again.status_code == 200, again.text
+            return renders(built), first.content, again.content
+
+
+async def test_small_variants_are_answered_from_the_cache(tmp_path: Path) -> None:
+    # Under the inline limit the bytes live in the cache with the record: the hit needs no file.
+    count, first, again = await hit_twice_losing_the_file(tmp_path, inline=64 * 1024)
+    assert len(first) < 64 * 1024
+    assert count == 1 and again == first
+
+
+async def test_a_cached_record_that_outlived_its_file_renders_again(tmp_path: Path) -> None:
+    # Over the limit the hit opens the file; gone (purged meanwhile) it is made again, no 500.
+    count, first, again = await hit_twice_losing_the_file(tmp_path, inline=0)
+    assert count == 2 and again == first

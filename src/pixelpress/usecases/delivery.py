@@ -28,14 +28,18 @@ class Delivered:
     owner_id: str
     flattened: bool = False
     data: bytes | None = field(default=None, compare=False, repr=False)
-    """The bytes, when this call rendered them: answered from memory, not read back."""
+    """The bytes themselves when at hand (just rendered, or small enough to be cached with
+    this record): answered from memory rather than read from storage."""
 
     def dump(self) -> bytes:
-        return json.dumps({k: v for k, v in self.__dict__.items() if k != "data"}).encode()
+        """The record as one JSON line, followed by the bytes when it carries them."""
+        record = json.dumps({k: v for k, v in self.__dict__.items() if k != "data"}).encode()
+        return record if self.data is None else record + b"\n" + self.data
 
     @classmethod
     def load(cls, data: bytes) -> Delivered:
-        return cls(**json.loads(data))
+        record, newline, body = data.partition(b"\n")  # JSON escapes newlines in strings
+        return cls(**json.loads(record), data=body if newline else None)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Deliverer:
     processor: ImageProcessor
     clock: Clock
     limits: ImageLimits
+    inline_bytes: int = 64 * 1024
+    """Variants up to this size are cached with their record (see `Delivered.data`)."""
     lock_seconds: int = 60
     wait_seconds: float = 60
     poll_seconds: float = 0.02
@@ -118,13 +124,27 @@ async def _lookup(
 async def _cached(
     image_id: str, spec_hash: str, d: Deliverer, viewer: User | None
 ) -> Delivered | None:
-    data = await d.cache.get(meta_key(image_id, spec_hash))
+    key = meta_key(image_id, spec_hash)
+    data = await d.cache.get(key)
     if data is None:
         return None
-    found = Delivered.load(data)
+    try:
+        found = Delivered.load(data)
+    except (ValueError, TypeError):  # written by another version of Pixelpress
+        await d.cache.delete(key)
+        return None
     if viewer is not None and not may_see(viewer, found.owner_id):
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+    if found.data is None and not _still_stored(found, d):
+        await d.cache.delete(key)  # outlived its object (purged meanwhile): look again
+        return None
     return found
+
+
+def _still_stored(found: Delivered, d: Deliverer) -> bool:
+    """Checked where it is cheap (a local file); elsewhere the stream answers 404."""
+    local = d.storage.local_path(found.key)
+    return local is None or local.is_file()
 
 
 def _delivered(
@@ -146,12 +166,25 @@ async def _stored(
 ) -> Delivered | None:
     if variant is None or variant.status is not VariantStatus.READY or variant.size is None:
         return None
-    if not await d.storage.exists(variant.storage_key):
+    data = None
+    try:
+        if variant.size <= d.inline_bytes:
+            data = await d.storage.get(variant.storage_key)
+        elif not await d.storage.exists(variant.storage_key):
+            return None
+    except NotFound:
         return None
     found = _delivered(
         image, spec.hash, variant.storage_key, variant.size, flattened=variant.flattened
     )
-    await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
+    return await _remember(image, spec, replace(found, data=data), d)
+
+
+async def _remember(image: Image, spec: TransformSpec, found: Delivered, d: Deliverer) -> Delivered:
+    """Caches the record, with the bytes when they are small enough."""
+    small = found.data is not None and len(found.data) <= d.inline_bytes
+    record = found if small else replace(found, data=None)
+    await d.cache.set(meta_key(image.id, spec.hash), record.dump(), ttl=META_TTL)
     return found
 
 
@@ -186,5 +219,4 @@ async def _render(
         await uow.variants.save(variant)
         await uow.commit()
     found = _delivered(image, spec.hash, key, len(rendered.data), flattened=rendered.flattened)
-    await d.cache.set(meta_key(image.id, spec.hash), found.dump(), ttl=META_TTL)
-    return replace(found, data=rendered.data)
+    return await _remember(image, spec, replace(found, data=rendered.data), d)

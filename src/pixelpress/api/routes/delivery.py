@@ -16,7 +16,7 @@ from pixelpress.api.deps import CurrentUser, ServicesDep
 from pixelpress.api.streaming import object_body
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
-from pixelpress.domain.errors import Forbidden
+from pixelpress.domain.errors import Forbidden, NotFound
 from pixelpress.domain.models import ImageLimits
 from pixelpress.domain.spec import parse_query, parse_spec
 from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
@@ -45,14 +45,15 @@ async def _respond(
         headers["Vary"] = "Accept"
     if found.etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
-    if found.data is not None:  # rendered by this request: no need to read it back
+    if found.data is not None:  # just rendered, or small enough to be cached: from memory
         return Response(found.data, media_type=found.media_type, headers=headers)
     local = services.storage.local_path(found.key)
     if local is not None:
-        # A file on this machine: sendfile, no copies through Python.
-        return FileResponse(
-            local, media_type=found.media_type, headers=headers, stat_result=os.stat(local)
-        )
+        try:
+            stat = os.stat(local)
+        except FileNotFoundError:  # purged between the lookup and now
+            raise NotFound("Stored object not found.", code="object_not_found") from None
+        return FileResponse(local, media_type=found.media_type, headers=headers, stat_result=stat)
     body = await object_body(services.storage, found.key)
     headers["Content-Length"] = str(found.size)
     return StreamingResponse(body, media_type=found.media_type, headers=headers)
