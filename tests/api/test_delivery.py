@@ -10,12 +10,14 @@ from typing import Any
 import httpx
 import pytest
 import pyvips
+from sqlalchemy import event
 
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain import signing
 from pixelpress.domain.spec import parse_spec
 from pixelpress.settings import Settings
+from pixelpress.usecases import delivery
 from tests.api.helpers import assert_error, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
@@ -370,3 +372,58 @@ async def test_a_cached_record_that_outlived_its_file_renders_again(tmp_path: Pa
     # Over the limit the hit opens the file; gone (purged meanwhile) it is made again, no 500.
     count, first, again = await hit_twice_losing_the_file(tmp_path, inline=0)
     assert count == 2 and again == first
+
+
+def statements(services: Services) -> list[str]:
+    """Every SQL statement the service sends from now on (SQLAlchemy's own event)."""
+    sent: list[str] = []
+    engine = services.db.engine.sync_engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    return sent
+
+
+async def test_new_variants_of_an_image_seen_lately_skip_the_read(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    urls = [
+        await mint(client, headers, image_id, transformations={"resize": {"width": w}})
+        for w in (300, 301)
+    ]
+    sent = statements(services)
+    assert (await client.get(urls[0])).status_code == 200
+    assert any("FROM variants" in s for s in sent)  # the first looks the image up
+    sent.clear()
+    second = await client.get(urls[1])
+    assert second.status_code == 200
+    assert pyvips.Image.new_from_buffer(second.content, "").width == 301
+    # The next one knows the image from its card: it only records what it made.
+    assert not any("FROM variants" in s for s in sent)
+    assert any(s.startswith("INSERT INTO variants") for s in sent)
+
+
+async def test_a_card_outdated_by_a_replace_is_dropped_not_served(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    first = await mint(client, headers, image_id, transformations={"resize": {"width": 300}})
+    assert (await client.get(first)).status_code == 200
+    card = await services.cache.get(delivery.card_key(image_id))
+    assert card is not None
+    r = await client.put(
+        f"/api/v1/images/{image_id}",
+        headers={**headers, "Content-Type": "image/jpeg"},
+        content=photo(600, 800),
+    )
+    assert r.status_code == 200, r.text
+    # As if a render of the old bytes had written its card after the replace purged them.
+    await services.cache.set(delivery.card_key(image_id), card, ttl=60)
+    later = await mint(client, headers, image_id, transformations={"resize": {"width": 150}})
+    answer = await client.get(later)
+    assert answer.status_code == 200, answer.text
+    rendered = pyvips.Image.new_from_buffer(answer.content, "")
+    assert (rendered.width, rendered.height) == (150, 200)  # the new, upright bytes
+    fresh = await services.cache.get(delivery.card_key(image_id))
+    assert fresh is not None and fresh != card

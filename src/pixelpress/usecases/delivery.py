@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 
 from pixelpress.domain.errors import NotFound, Unavailable
 from pixelpress.domain.ids import new_id
-from pixelpress.domain.models import MEDIA_TYPES, Image, ImageLimits, User, Variant, VariantStatus
+from pixelpress.domain.models import (
+    MEDIA_TYPES,
+    Image,
+    ImageFormat,
+    ImageLimits,
+    User,
+    Variant,
+    VariantStatus,
+)
 from pixelpress.domain.spec import TransformSpec, parse_query, plan
 from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
 from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
@@ -17,6 +26,7 @@ from pixelpress.usecases.renditions import rendition_hash, source_for
 from pixelpress.usecases.transforms import variant_key
 
 META_TTL = 7 * 24 * 3600
+CARD_TTL = 3600
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,54 @@ def meta_key(image_id: str, spec_hash: str) -> str:
     return f"images/{image_id}/delivered/{spec_hash}"
 
 
+def card_key(image_id: str) -> str:
+    return f"images/{image_id}/card"
+
+
+@dataclass(frozen=True)
+class Card:
+    """What rendering needs to know of an image (the row and its ready rendition), cached so
+    that the next new variant of an image seen lately is made without reading the database
+    first. Kept under the image's prefix: replacing or deleting the image purges it."""
+
+    image: Image
+    rendition: Variant | None
+
+    def dump(self) -> bytes:
+        return json.dumps(
+            {"image": asdict(self.image), "rendition": self.rendition and asdict(self.rendition)},
+            default=_iso,
+        ).encode()
+
+    @classmethod
+    def load(cls, data: bytes) -> Card:
+        record = json.loads(data)
+        image, rendition = record["image"], record["rendition"]
+        return cls(
+            Image(
+                **image
+                | {
+                    "format": ImageFormat(image["format"]),
+                    "created_at": datetime.fromisoformat(image["created_at"]),
+                }
+            ),
+            rendition
+            and Variant(
+                **rendition
+                | {
+                    "status": VariantStatus(rendition["status"]),
+                    "created_at": datetime.fromisoformat(rendition["created_at"]),
+                }
+            ),
+        )
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 async def deliver(
     image_id: str, spec: TransformSpec | None, *, d: Deliverer, viewer: User | None = None
 ) -> Delivered:
@@ -71,7 +129,32 @@ async def deliver(
         found = await _cached(image_id, spec.hash, d, viewer)
         if found is not None:
             return found
+        card = await _card(image_id, d)
+        if card is not None:
+            try:
+                variants = (
+                    {} if card.rendition is None else {card.rendition.spec_hash: card.rendition}
+                )
+                return await _produce(card.image, spec, variants, d, viewer)
+            except NotFound:
+                # The card is out of date (the image was replaced or deleted since it was
+                # written): forget it and ask the database.
+                await d.cache.delete(card_key(image_id))
     image, spec, variants = await _lookup(image_id, spec, d, viewer)
+    return await _produce(image, spec, variants, d, viewer)
+
+
+async def _produce(
+    image: Image,
+    spec: TransformSpec,
+    variants: dict[str, Variant],
+    d: Deliverer,
+    viewer: User | None,
+) -> Delivered:
+    """The stored rendering of `spec`, rendered here unless `variants` or a concurrent
+    rendering (in any process) already has it."""
+    if viewer is not None and not may_see(viewer, image.owner_id):
+        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
     output = plan(
         spec, width=image.width, height=image.height, source_format=image.format, limits=d.limits
     )
@@ -101,14 +184,26 @@ async def deliver(
         if found is not None:
             return found
         async with d.db.unit_of_work(readonly=True) as uow:
-            variants = await uow.variants.find_many(image.id, [spec.hash])
+            variants = variants | await uow.variants.find_many(image.id, [spec.hash])
+
+
+async def _card(image_id: str, d: Deliverer) -> Card | None:
+    data = await d.cache.get(card_key(image_id))
+    if data is None:
+        return None
+    try:
+        return Card.load(data)
+    except (ValueError, TypeError, KeyError):  # written by another version of Pixelpress
+        await d.cache.delete(card_key(image_id))
+        return None
 
 
 async def _lookup(
     image_id: str, spec: TransformSpec | None, d: Deliverer, viewer: User | None
 ) -> tuple[Image, TransformSpec, dict[str, Variant]]:
     """The image, the spec (the original's when None) and, in the same read, the variants a
-    render needs: the spec's own and the image's rendition."""
+    render needs: the spec's own and the image's rendition. Leaves a card of the image in the
+    cache once its background work is done (its rendition, if it gets one, is ready)."""
     async with d.db.unit_of_work(readonly=True) as uow:
         image = await uow.images.get(image_id)
         if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
@@ -116,9 +211,13 @@ async def _lookup(
         if spec is None:
             spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
         hashes = [spec.hash]
-        if (rendition := rendition_hash(image)) is not None:
-            hashes.append(rendition)
-        return image, spec, await uow.variants.find_many(image.id, hashes)
+        if (wanted := rendition_hash(image)) is not None:
+            hashes.append(wanted)
+        variants = await uow.variants.find_many(image.id, hashes)
+    rendition = variants.get(wanted) if wanted is not None else None
+    if wanted is None or (rendition is not None and rendition.status is VariantStatus.READY):
+        await d.cache.set(card_key(image.id), Card(image, rendition).dump(), ttl=CARD_TTL)
+    return image, spec, variants
 
 
 async def _cached(
