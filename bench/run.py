@@ -60,6 +60,7 @@ class Profile:
     name: str
     uncached: int
     uncached_warmup: int
+    uncached_rounds: int  # (a)'s contenders take turns, so that a drift hits all alike
     cached: int  # httpx requests per server, over all rounds
     cached_warmup: int
     cached_rounds: int
@@ -69,8 +70,9 @@ class Profile:
     deadline_s: int  # any one load phase gives up after this long
 
 
-FULL = Profile("full", 200, 16, 2000, 200, 4, 3, 2, 100, 600)
-QUICK = Profile("quick", 40, 8, 300, 50, 2, 2, 1, 24, 300)
+FULL = Profile("full", 200, 16, 4, 2000, 200, 4, 3, 2, 100, 600)
+QUICK = Profile("quick", 40, 8, 2, 300, 50, 2, 2, 1, 24, 300)
+RAW_WARMUP = 4  # renders each raw pyvips process makes before its timed ones
 
 
 def variants(count: int) -> list[tuple[int, int]]:
@@ -249,7 +251,9 @@ def service_state() -> dict[str, Any]:
 # --- Pixelpress --------------------------------------------------------------------------------
 
 
-def pixelpress_server(tmp: Path, data_dir: Path, name: str) -> Server:
+def pixelpress_server(
+    tmp: Path, data_dir: Path, name: str, extra: dict[str, str] | None = None
+) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELPRESS_")}
@@ -263,7 +267,7 @@ def pixelpress_server(tmp: Path, data_dir: Path, name: str) -> Server:
         "PIXELPRESS_LOG_FORMAT": "text",
         "PIXELPRESS_MAX_PIXELS": "50000000",
         "PIXELPRESS_MAX_UPLOAD_BYTES": "50000000",
-    }
+    } | (extra or {})
     executable = Path(PYTHON).with_name("pixelpress")
     argv = (
         [str(executable)]
@@ -396,65 +400,122 @@ def make_masters(photo: Path, tmp: Path) -> dict[str, Path]:
     return paths
 
 
-def phase_raw_vips(
-    tmp: Path, photo: Path, profile: Profile, encoder: str, label: str
+def raw_vips_round(
+    tmp: Path, source: Path, widths: list[int], encoder: str, label: str, deadline: float
 ) -> dict[str, Any]:
-    widths = [w for _, w in variants(profile.uncached_warmup + profile.uncached)]
-    plan = tmp / f"raw-{label}.json"
+    """One round of raw pyvips: a fresh process renders RAW_WARMUP widths, then `widths`."""
+    plan = tmp / f"raw-{label}-{time.monotonic_ns()}.json"
     plan.write_text(
         json.dumps(
             {
-                "source": str(photo),
-                "widths": widths,
+                "source": str(source),
+                "widths": widths[:RAW_WARMUP] + widths,
                 "threads": CONCURRENCY,
                 "quality": QUALITY,
                 "encoder": encoder,
-                "warmup": profile.uncached_warmup,
+                "warmup": RAW_WARMUP,
             }
         )
     )
-    result = run_json([PYTHON, str(HERE / "raw_vips.py"), str(plan)], timeout=profile.deadline_s)
+    result = run_json([PYTHON, str(HERE / "raw_vips.py"), str(plan)], timeout=deadline)
     if result["problems"]:
         raise RuntimeError(f"raw pyvips: {result['problems']}")
-    return result | {"source": photo.name, "encoder": encoder}
+    return result | {"source": source.name, "encoder": encoder}
 
 
-def phase_delivery(tmp: Path, photo: bytes, profile: Profile, phases: dict[str, Any]) -> None:
-    """(a) uncached renders on a Pixelpress server, then (b) its cached hits against the
-    Starlette baseline, both servers up and measured in alternating rounds."""
+def combine_raw(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    images = sum(p["images"] for p in parts)
+    cpu, wall = sum(p["cpu_s"] for p in parts), sum(p["wall_s"] for p in parts)
+    return parts[0] | {
+        "rounds": len(parts),
+        "images": images,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "cpu_ms_per_image": cpu / images * 1000 if images else float("nan"),
+        "images_per_s": images / wall if wall > 0 else 0.0,
+        "rounds_cpu_ms_per_image": [round(p["cpu_ms_per_image"], 1) for p in parts],
+    }
+
+
+def chunks(items: list[Any], count: int) -> list[list[Any]]:
+    size = max(1, len(items) // count)
+    return [items[i * size : (i + 1) * size] for i in range(count)]
+
+
+def phase_delivery(
+    tmp: Path,
+    photo: Path,
+    masters: dict[str, Path],
+    profile: Profile,
+    phases: dict[str, Any],
+    thumbor: bool,
+    install: bool,
+) -> None:
+    """(a) uncached renders: Pixelpress (rendition ready, then before it exists), thumbor and
+    raw pyvips (of the original and of rendition-like masters) take turns in
+    `profile.uncached_rounds` rounds; then (b) Pixelpress's cached hits against the Starlette
+    baseline, both servers up and measured in alternating rounds."""
+    count = profile.uncached_warmup + profile.uncached
     with ExitStack() as stack:
         server = pixelpress_server(tmp, tmp / "pixelpress" / "data", "pixelpress").start()
         stack.callback(server.stop)
         api = PixelpressApi(server.base_url)
         stack.callback(api.close)
         api.register()
-        urls, phases["pixelpress_renditions"] = prepare_variants(
-            api, photo, profile.uncached_warmup + profile.uncached
-        )
-        warm, timed = urls[: profile.uncached_warmup], urls[profile.uncached_warmup :]
-        load(tmp, warm, len(warm), check=True, deadline=profile.deadline_s)
-        phases["pixelpress_uncached"] = measured(
-            server.pid,
-            lambda: load(tmp, timed, len(timed), check=True, deadline=profile.deadline_s),
-        )
-
-        # (a) again, before a rendition exists: new uploads whose rendition files are removed,
-        # so every render reads the original (plus one failed read of the rendition: a cost
-        # that only counts against Pixelpress).
-        fresh, _ = prepare_variants(api, photo, profile.uncached_warmup + profile.uncached)
+        ready, phases["pixelpress_renditions"] = prepare_variants(api, photo.read_bytes(), count)
+        # Before a rendition exists: new uploads whose rendition files are removed, so every
+        # render reads the original (plus one failed read of the rendition: a cost that only
+        # counts against Pixelpress).
+        original, _ = prepare_variants(api, photo.read_bytes(), count)
         blobs = tmp / "pixelpress" / "data" / "blobs" / "images"
-        for image_id in {url.rsplit("/", 1)[-1] for url, _ in fresh}:
+        for image_id in {url.rsplit("/", 1)[-1] for url, _ in original}:
             for rendition in (blobs / image_id / "variants").glob("*"):
                 rendition.unlink()
-        warm, timed = fresh[: profile.uncached_warmup], fresh[profile.uncached_warmup :]
-        load(tmp, warm, len(warm), check=True, deadline=profile.deadline_s)
-        phases["pixelpress_uncached_original"] = measured(
-            server.pid,
-            lambda: load(tmp, timed, len(timed), check=True, deadline=profile.deadline_s),
-        )
+        servers: dict[str, tuple[int, list[tuple[str, int | None]]]] = {
+            "pixelpress_uncached": (server.pid, ready),
+            "pixelpress_uncached_original": (server.pid, original),
+        }
+        thumbor_stack = stack.enter_context(ExitStack())
+        if thumbor:
+            try:
+                ensure_thumbor(install)
+                started, urls = thumbor_server(tmp, photo, count)
+                thumbor_stack.callback(started.stop)
+                started.start()
+                servers["thumbor_uncached"] = (started.pid, urls)
+            except (ServerError, RuntimeError, OSError) as exc:
+                phases.setdefault("errors", {})["thumbor"] = f"{type(exc).__name__}: {exc}"
+        widths = [w for _, w in variants(count)][profile.uncached_warmup :]
+        raws = {"raw_vips": (photo, "plain")} | {
+            f"raw_vips_master_{kind}": (path, "optimized") for kind, path in masters.items()
+        }
+
+        for _pid, urls in servers.values():
+            warm = urls[: profile.uncached_warmup]
+            load(tmp, warm, len(warm), check=True, deadline=profile.deadline_s)
+        rounds: dict[str, list[dict[str, Any]]] = {}
+        for turn in range(profile.uncached_rounds):
+            for key, (pid, urls) in servers.items():
+                part = chunks(urls[profile.uncached_warmup :], profile.uncached_rounds)[turn]
+                rounds.setdefault(key, []).append(
+                    measured(
+                        pid,
+                        lambda part=part: load(
+                            tmp, part, len(part), check=True, deadline=profile.deadline_s
+                        ),
+                    )
+                )
+            for key, (source, encoder) in raws.items():
+                part = chunks(widths, profile.uncached_rounds)[turn]
+                rounds.setdefault(key, []).append(
+                    raw_vips_round(tmp, source, part, encoder, key, profile.deadline_s)
+                )
+        for key, parts in rounds.items():
+            phases[key] = combine_raw(parts) if key in raws else combine(parts)
+        thumbor_stack.close()  # idle from here on; (b) runs without it
 
         # (b) One already rendered URL (the first warm-up variant), fetched again and again.
-        hit_url = warm[0][0]
+        hit_url = ready[0][0]
         first = api.client.get(hit_url)
         if first.status_code != 200:
             raise RuntimeError(f"cached URL answered {first.status_code}")
@@ -462,6 +523,20 @@ def phase_delivery(tmp: Path, photo: bytes, profile: Profile, phases: dict[str, 
             k: first.headers.get(k, "") for k in ("etag", "cache-control", "content-length")
         }
         targets = {"pixelpress": (server, hit_url)}
+        try:
+            # Information: the same hit from a process that keeps no bytes in its cache (as
+            # for variants over the inline limit): the record from the cache, the file sent.
+            files = pixelpress_server(
+                tmp,
+                tmp / "pixelpress" / "data",
+                "pixelpress-files",
+                {"PIXELPRESS_DELIVERY_INLINE_BYTES": "0"},
+            )
+            stack.callback(files.stop)
+            files.start()
+            targets["pixelpress_files"] = (files, rebase(hit_url, files.base_url))
+        except (ServerError, OSError) as exc:
+            phases.setdefault("errors", {})["pixelpress_files"] = f"{type(exc).__name__}: {exc}"
         try:
             static = static_server(tmp, first.content)
             stack.callback(static.stop)
@@ -536,8 +611,11 @@ def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "server_cpu_s": cpu,
         "server_cpu_ms_per_request": cpu / requests * 1000 if requests else float("nan"),
         "server_cores_busy": cpu / wall if wall else 0.0,
+        "rounds_cpu_ms_per_request": [round(p["server_cpu_ms_per_request"], 3) for p in parts],
+        # The median round's p50; the worst round's tail.
         "latency_ms": {
             "p50": statistics.median(p["latency_ms"]["p50"] for p in parts),
+            "p95": max(p["latency_ms"].get("p95", float("nan")) for p in parts),
             "p99": max(p["latency_ms"]["p99"] for p in parts),
         },
     }
@@ -561,9 +639,11 @@ def ensure_thumbor(install: bool) -> None:
         )
 
 
-def phase_thumbor(tmp: Path, photo: Path, profile: Profile, install: bool) -> dict[str, Any]:
-    ensure_thumbor(install)
-    plan = variants(profile.uncached_warmup + profile.uncached)
+def thumbor_server(
+    tmp: Path, photo: Path, count: int
+) -> tuple[Server, list[tuple[str, int | None]]]:
+    """thumbor 7 (not started yet) and `count` URLs of distinct renders of copies of `photo`."""
+    plan = variants(count)
     root = tmp / "thumbor" / "images"
     root.mkdir(parents=True, exist_ok=True)
     for copy in range(plan[-1][0] + 1):
@@ -605,15 +685,7 @@ def phase_thumbor(tmp: Path, photo: Path, profile: Profile, install: bool) -> di
         (f"{server.base_url}/unsafe/{w}x0/filters:quality({QUALITY})/photo-{c:02d}.jpg", w)
         for c, w in plan
     ]
-    warm, timed = urls[: profile.uncached_warmup], urls[profile.uncached_warmup :]
-    with ExitStack() as stack:
-        stack.callback(server.stop)
-        server.start()
-        load(tmp, warm, len(warm), check=True, deadline=profile.deadline_s)
-        return measured(
-            server.pid,
-            lambda: load(tmp, timed, len(timed), check=True, deadline=profile.deadline_s),
-        )
+    return server, urls
 
 
 def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
@@ -713,34 +785,23 @@ def main() -> int:
         }
         phases = results.setdefault("phases", {})
         masters = attempt("rendition stand-ins", lambda: make_masters(photo, tmp)) or {}
-        raw_runs = [("raw_vips", "raw pyvips", photo, "plain")] + [
-            (
-                f"raw_vips_master_{kind}",
-                f"raw pyvips from a {kind} 2048 px master",
-                path,
-                "optimized",
-            )
-            for kind, path in masters.items()
-        ]
-        for key, label, source, encoder in raw_runs:
-            phases[key] = attempt(
-                label,
-                lambda source=source, encoder=encoder, key=key: phase_raw_vips(
-                    tmp, source, profile, encoder, key
-                ),
-            )
+        if args.skip_thumbor:
+            results["errors"]["thumbor"] = "skipped (--skip-thumbor)"
         attempt(
-            "Pixelpress uncached, then cached against Starlette FileResponse",
-            lambda: phase_delivery(tmp, photo.read_bytes(), profile, phases),
+            "uncached renders (Pixelpress, thumbor, raw pyvips in turns), then cached hits "
+            "against Starlette FileResponse",
+            lambda: phase_delivery(
+                tmp,
+                photo,
+                masters,
+                profile,
+                phases,
+                thumbor=not args.skip_thumbor,
+                install=not args.no_install,
+            ),
         )
         if "errors" in phases:
             results["errors"].update(phases.pop("errors"))
-        if args.skip_thumbor:
-            results["errors"]["thumbor"] = "skipped (--skip-thumbor)"
-        else:
-            phases["thumbor_uncached"] = attempt(
-                "thumbor", lambda: phase_thumbor(tmp, photo, profile, not args.no_install)
-            )
         phases["pixelpress_memory"] = attempt(
             "Pixelpress memory (7000x5000)",
             lambda: phase_memory(tmp, large.read_bytes(), profile),
