@@ -427,3 +427,21 @@ async def test_a_card_outdated_by_a_replace_is_dropped_not_served(
     assert (rendered.width, rendered.height) == (150, 200)  # the new, upright bytes
     fresh = await services.cache.get(delivery.card_key(image_id))
     assert fresh is not None and fresh != card
+
+
+async def test_gravity_through_a_signed_url_and_an_owner_render(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+    # photo() marks its top-left corner red: a top-left cover crop keeps it, a bottom one not.
+    image_id = (await upload(client, headers, photo(400, 400, ".png"))).json()["imageId"]
+    wanted = {"resize": {"width": 100, "height": 40, "gravity": "north_west"}, "format": "png"}
+    url = await mint(client, headers, image_id, transformations=wanted)
+    assert "w_100,h_40,c_cover,g_top-left" in url
+    kept = await client.get(url)
+    assert kept.status_code == 200
+    corner = pyvips.Image.new_from_buffer(kept.content, "").getpoint(2, 2)
+    assert corner[0] > 200 and corner[1] < 60
+    query = "width=100&height=40&gravity=bottom&format=png"
+    other = await client.get(f"/api/v1/images/{image_id}/render?{query}", headers=headers)
+    assert other.status_code == 200
+    corner = pyvips.Image.new_from_buffer(other.content, "").getpoint(2, 2)
+    assert not (corner[0] > 200 and corner[1] < 60)

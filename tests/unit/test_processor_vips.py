@@ -171,6 +171,51 @@ async def test_resize_fits(processor: VipsImageProcessor) -> None:
     assert not is_red(rgb(cover, 2, 2))  # the centre is kept: the red corner is cropped away
 
 
+def quarters() -> bytes:
+    """A 400x400 picture in four colours: red, green (top); blue, white (bottom)."""
+    top = solid(200, 200, [255, 0, 0]).join(solid(200, 200, [0, 255, 0]), "horizontal")
+    bottom = solid(200, 200, [0, 0, 255]).join(solid(200, 200, [255, 255, 255]), "horizontal")
+    image = top.join(bottom, "vertical").copy(interpretation="srgb")
+    return bytes(image.pngsave_buffer())
+
+
+@pytest.mark.parametrize(
+    ("gravity", "corner"),
+    [
+        ("top-left", [255, 0, 0]),
+        ("north_east", [0, 255, 0]),
+        ("bottom-left", [0, 0, 255]),
+        ("south-east", [255, 255, 255]),
+    ],
+)
+async def test_cover_crops_keep_what_gravity_names(
+    processor: VipsImageProcessor, gravity: str, corner: list[int]
+) -> None:
+    # 400x400 covering 100x25 (or 25x100): scaled to 100x100, a quarter of one edge kept.
+    side = 2 if "left" in gravity or "west" in gravity else 97
+    end = 2 if "top" in gravity or "north" in gravity else 97
+    for width, height, x, y in ((100, 25, side, 2), (25, 100, 2, end)):
+        spec = {"resize": {"width": width, "height": height, "gravity": gravity}, "format": "png"}
+        _, image = await render(processor, quarters(), spec)
+        assert (image.width, image.height) == (width, height)
+        assert [round(v) for v in rgb(image, x, y)] == corner, (width, height)
+
+
+async def test_auto_gravity_finds_the_interesting_part(processor: VipsImageProcessor) -> None:
+    # A flat grey field with one busy, saturated patch near the right edge.
+    field = solid(600, 200, [128, 128, 128])
+    patch = photo(120, 120, ".png")
+    busy = field.insert(pyvips.Image.new_from_buffer(patch, "")[:3], 460, 40)
+    source = bytes(busy.copy(interpretation="srgb").pngsave_buffer())
+    spec = {"resize": {"width": 200, "height": 200, "gravity": "auto"}, "format": "png"}
+    _, image = await render(processor, source, spec)
+    assert (image.width, image.height) == (200, 200)
+    _, centred = await render(processor, source, {"resize": "200x200", "format": "png"})
+    # The patch is in the automatic crop, not in the centre one (all grey there).
+    assert image.crop(60, 40, 120, 120).deviate() > 10
+    assert centred.deviate() < 1
+
+
 async def test_crop_then_resize(processor: VipsImageProcessor) -> None:
     _, image = await render(
         processor,

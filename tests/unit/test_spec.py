@@ -374,3 +374,25 @@ def test_plan_limits_apply_to_the_whole_chain() -> None:
         plan(parse_spec({"resize": "1000x10"}), width=10, height=100, source_format="png",
              limits=small)  # fmt: skip
     assert caught.value.details[0]["field"] == "resize"
+
+
+def test_gravity_in_every_form() -> None:
+    wanted = {"resize": {"width": 300, "height": 200, "fit": "cover", "gravity": "bottom-left"}}
+    forms = [
+        parse_spec({"resize": {"width": 300, "height": 200, "gravity": "south_west"}}),
+        parse_spec({"resize": {"width": 300, "height": 200, "gravity": "bottom-left"}}),
+        parse_query({"width": "300", "height": "200", "gravity": "South-West"}),
+    ]
+    assert {f.hash for f in forms} == {forms[0].hash}
+    assert forms[0].canonical() == wanted
+    assert parse_spec({"resize": "300x200"}).canonical() == {
+        "resize": {"width": 300, "height": 200, "fit": "cover"}
+    }
+    moot = parse_spec({"resize": {"width": 300, "gravity": "top"}})  # nothing is cut
+    assert moot.canonical() == {"resize": {"width": 300}}
+    with pytest.raises(Unprocessable) as bad:
+        parse_spec({"resize": {"width": 3, "height": 2, "gravity": "up"}})
+    assert bad.value.details[0]["field"] == "resize.gravity"
+    with pytest.raises(Unprocessable) as alone:
+        parse_query({"gravity": "top"})
+    assert alone.value.details[0]["field"] == "gravity"

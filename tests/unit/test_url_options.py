@@ -31,7 +31,16 @@ def test_options_map_onto_the_json_spec_and_its_hash() -> None:
 
 
 @pytest.mark.parametrize(
-    "options", [FULL, "w_400", "h_300,f_png", "w_10,h_20,c_inside,r_33.5", "e_blur,q_60"]
+    "options",
+    [
+        FULL,
+        "w_400",
+        "h_300,f_png",
+        "w_10,h_20,c_inside,r_33.5",
+        "e_blur,q_60",
+        "w_400,h_300,g_north_east",
+        "w_400,h_300,g_auto",
+    ],
 )
 def test_round_trip_through_the_canonical_form(options: str) -> None:
     spec = parse_options(options).spec
@@ -78,7 +87,8 @@ def test_expiry_is_read_and_nothing_means_no_spec() -> None:
         ("f_bmp", Unprocessable),
         ("fl_x", InvalidInput),
         ("e_glow", InvalidInput),
-        ("g_north", Unprocessable),
+        ("g_north", Unprocessable),  # a gravity needs both edges
+        ("w_10,h_10,g_up", Unprocessable),
         ("exp_soon", InvalidInput),
         ("q_101", Unprocessable),
     ],
@@ -96,3 +106,18 @@ def test_signatures_accept_any_current_key() -> None:
     assert not signing.verify_url([new], path, signature)
     assert not signing.verify_url([old], "w_401/abc", signature)
     assert len(signature) == 32
+
+
+def test_gravity_names_map_onto_one_spec() -> None:
+    def hashed(options: str) -> str:
+        spec = parse_options(options).spec
+        assert spec is not None
+        return spec.hash
+
+    json_form = parse_spec({"resize": {"width": 400, "height": 300, "gravity": "top-right"}})
+    assert hashed("w_400,h_300,g_north_east") == hashed("w_400,h_300,g_top-right") == json_form.hash
+    assert to_options(json_form.canonical()) == "w_400,h_300,c_cover,g_top-right"
+    # The default, and a gravity where nothing is cut, change nothing: same hash as without.
+    assert hashed("w_400,h_300,g_center") == hashed("w_400,h_300")
+    assert hashed("w_400,h_300,c_contain,g_north") == hashed("w_400,h_300,c_contain")
+    assert hashed("w_400,h_300,g_auto") != hashed("w_400,h_300")

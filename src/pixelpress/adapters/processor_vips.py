@@ -39,7 +39,7 @@ from pixelpress.domain.models import (
     Placeholder,
     Rendered,
 )
-from pixelpress.domain.spec import Fit, TransformSpec, plan, resize_geometry
+from pixelpress.domain.spec import Fit, Gravity, TransformSpec, plan, resize_geometry
 
 MAGIC: list[tuple[bytes, ImageFormat]] = [
     (b"\xff\xd8\xff", ImageFormat.JPEG),
@@ -391,8 +391,14 @@ class VipsImageProcessor:
             g = resize_geometry(resize, image.width, image.height)
             image = image.thumbnail_image(g.scaled_width, height=g.scaled_height, size="force")
         if resize.fit is Fit.COVER and (g.scaled_width, g.scaled_height) != (g.width, g.height):
-            left, top = (g.scaled_width - g.width) // 2, (g.scaled_height - g.height) // 2
-            image = image.crop(left, top, g.width, g.height)
+            if resize.gravity is Gravity.AUTO:
+                # smartcrop reads the picture twice (to choose, then to cut): from memory.
+                image = image.copy_memory().smartcrop(g.width, g.height, interesting="attention")
+            else:
+                left, top = _offsets(
+                    resize.gravity, g.scaled_width - g.width, g.scaled_height - g.height
+                )
+                image = image.crop(left, top, g.width, g.height)
         elif resize.fit is Fit.CONTAIN:
             image = pad(srgb(image), g.width, g.height)
         return image
@@ -403,6 +409,14 @@ class VipsImageProcessor:
             raise InvalidInput("The watermark is not an accepted image.", code="invalid_image")
         self._check_header(_open(data, fmt), fmt)
         return image_mark(data, width, height)
+
+
+def _offsets(gravity: Gravity, spare_x: int, spare_y: int) -> tuple[int, int]:
+    """Where a cover crop starts, given how much the scaled image has to spare."""
+    name = str(gravity)
+    left = 0 if "left" in name else spare_x if "right" in name else spare_x // 2
+    top = 0 if "top" in name else spare_y if "bottom" in name else spare_y // 2
+    return left, top
 
 
 def _upright(image: Any, frames: int) -> Any:

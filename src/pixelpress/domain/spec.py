@@ -6,7 +6,9 @@ Operations apply in this order (the processor follows it, and `plan` computes si
 1. orient     the source is turned upright from its EXIF orientation; sizes are as displayed
 2. crop       x, y, width, height in pixels of the upright source; must lie inside it
 3. resize     one edge: the other keeps the aspect ratio; both edges: `fit` (default cover), as
-              in sharp. cover: scale to cover both edges, crop the centre to exactly WxH.
+              in sharp. cover: scale to cover both edges, crop to exactly WxH the part its
+              `gravity` names (default center; top, bottom, left, right, the four corners,
+              or auto: the most interesting part, by libvips' attention measure).
               contain: scale to fit inside, letterbox to exactly WxH. fill: stretch to WxH.
               inside: fit inside WxH keeping the aspect (one edge may be shorter). outside:
               cover WxH keeping the aspect (one edge may be longer). Enlarging is allowed.
@@ -30,8 +32,10 @@ outside the image, a resize whose scaled image passes `max_edge`, and a final ou
 
 JSON grammar: `{"transformations": {...}}`, or the inner object alone; full and short forms mix.
 
-    resize     {"width": int, "height": int, "fit": cover|contain|fill|inside|outside}
-               | "WxH" | "Wx" | "xH"                    (one edge may be left out)
+    resize     {"width": int, "height": int, "fit": cover|contain|fill|inside|outside,
+                "gravity": GRAVITY}  | "WxH" | "Wx" | "xH"      (one edge may be left out)
+               GRAVITY: center|top|bottom|left|right|top-left|top-right|bottom-left|
+               bottom-right|auto, or compass names (north, south-east, ...); cover only
     crop       {"x": int, "y": int, "width": int, "height": int}
     rotate     number | numeric string
     flip       true | false                            mirror: the same
@@ -44,7 +48,7 @@ JSON grammar: `{"transformations": {...}}`, or the inner object alone; full and 
     quality    1..100 (or a numeric string)
     compress   true | false | 1..100
 
-Query parameters (GET renders): width, height, fit, rotate, flip, mirror, format, quality,
+Query parameters (GET renders): width, height, fit, gravity, rotate, flip, mirror, format, quality,
 compress, grayscale, sepia, blur, sharpen, watermarkText, watermarkPosition, watermarkOpacity.
 Booleans there are true|false|1|0|yes|no|on|off (or empty, for true), so compress=1 means true;
 blur takes a sigma or true/false. In JSON booleans are JSON true/false only, integers never accept
@@ -57,7 +61,8 @@ wrapped form, `resize.width` for the bare one, `width` for query parameters, the
 (`crop`, `resize`, `rotate`) for `plan`.
 
 Canonical form: only the operations that do something, in the order above; an operation present
-lists all its parameters with defaults filled in (a resize with both edges always has its fit);
+lists all its parameters with defaults filled in (a resize with both edges always has its fit;
+its gravity only when not center, and only for cover: elsewhere it is moot and dropped);
 rotation in [0, 360); numbers rounded to 3 decimals, integral ones as integers; `jpg` is `jpeg`;
 quality and compress only where they change the output; a resolved image watermark holds the image
 id. The hash is the first 32 hex digits of the SHA-256 of that form as compact, key-sorted JSON,
@@ -77,6 +82,7 @@ from pixelpress.domain.spec_types import (
     DEFAULT_QUALITY,
     Crop,
     Fit,
+    Gravity,
     OutputFormat,
     Position,
     Resize,
@@ -89,6 +95,7 @@ __all__ = [
     "DEFAULT_QUALITY",
     "Crop",
     "Fit",
+    "Gravity",
     "OutputFormat",
     "OutputPlan",
     "Position",

@@ -21,12 +21,14 @@ from pixelpress.domain.spec_types import (
     DEFAULT_BLUR,
     DEFAULT_OPACITY,
     FORMAT_ALIASES,
+    GRAVITY_ALIASES,
     MAX_BLUR,
     MAX_REF,
     MAX_TEXT,
     MIN_BLUR,
     Crop,
     Fit,
+    Gravity,
     OutputFormat,
     Position,
     Resize,
@@ -43,8 +45,8 @@ OPERATIONS = frozenset(
      "quality", "compress"}
 )  # fmt: skip
 QUERY_KEYS = frozenset(
-    {"width", "height", "fit", "rotate", "flip", "mirror", "format", "quality", "compress",
-     "grayscale", "sepia", "blur", "sharpen", "watermarkText", "watermarkPosition",
+    {"width", "height", "fit", "gravity", "rotate", "flip", "mirror", "format", "quality",
+     "compress", "grayscale", "sepia", "blur", "sharpen", "watermarkText", "watermarkPosition",
      "watermarkOpacity"}
 )  # fmt: skip
 FILTER_NAMES = {"grayscale": "grayscale", "greyscale": "grayscale", "sepia": "sepia",
@@ -86,10 +88,13 @@ def parse_query(
     width = _int(p["width"], "width", lo=1, hi=edge, text_ok=True) if "width" in p else None
     height = _int(p["height"], "height", lo=1, hi=edge, text_ok=True) if "height" in p else None
     fit = _choice(p["fit"], "fit", Fit) if "fit" in p else Fit.COVER
+    gravity = _gravity(p["gravity"], "gravity") if "gravity" in p else Gravity.CENTER
     if width is not None or height is not None:
-        values["resize"] = Resize(width, height, fit)
-    elif "fit" in p:
-        raise _nonsense("fit", "'fit' needs a width and a height.")
+        values["resize"] = Resize(width, height, fit, gravity)
+    else:
+        for key in ("fit", "gravity"):
+            if key in p:
+                raise _nonsense(key, f"'{key}' needs a width and a height.")
     if "rotate" in p:
         values["rotate"] = _rotate(p["rotate"], "rotate", text_ok=True)
     for key in ("flip", "mirror", "grayscale", "sepia", "sharpen"):
@@ -252,13 +257,22 @@ def _resize(value: Any, field: str, edge: int) -> Resize:
             if height_text
             else None,
         )
-    obj = _object(value, field, ("width", "height", "fit"))
+    obj = _object(value, field, ("width", "height", "fit", "gravity"))
     width = _int(obj["width"], _join(field, "width"), lo=1, hi=edge) if "width" in obj else None
     height = _int(obj["height"], _join(field, "height"), lo=1, hi=edge) if "height" in obj else None
     if width is None and height is None:
         raise _nonsense(field, f"'{field}' needs a width, a height or both.")
     fit = _choice(obj["fit"], _join(field, "fit"), Fit) if "fit" in obj else Fit.COVER
-    return Resize(width, height, fit)
+    gravity = Gravity.CENTER
+    if "gravity" in obj:
+        gravity = _gravity(obj["gravity"], _join(field, "gravity"))
+    return Resize(width, height, fit, gravity)
+
+
+def _gravity(value: Any, field: str) -> Gravity:
+    if isinstance(value, str):
+        value = value.replace("_", "-")  # north_east as well as north-east
+    return _choice(value, field, Gravity, GRAVITY_ALIASES)
 
 
 def _crop(value: Any, field: str, edge: int) -> Crop:
@@ -360,7 +374,10 @@ def _finish(values: dict[str, Any], field: str) -> TransformSpec:
     spec = TransformSpec(**values)
     resize = spec.resize
     if resize is not None and (resize.width is None or resize.height is None):
-        spec = replace(spec, resize=replace(resize, fit=Fit.COVER))  # one edge: fit is moot
+        # One edge: fit and gravity are moot.
+        spec = replace(spec, resize=replace(resize, fit=Fit.COVER, gravity=Gravity.CENTER))
+    elif resize is not None and resize.fit is not Fit.COVER:
+        spec = replace(spec, resize=replace(resize, gravity=Gravity.CENTER))  # nothing is cut
     if spec.quality is not None:
         spec = replace(spec, compress=False)
     if spec.format is OutputFormat.GIF:

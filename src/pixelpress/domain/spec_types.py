@@ -66,12 +66,45 @@ class Position(StrEnum):
     BOTTOM_RIGHT = "bottom-right"
 
 
+class Gravity(StrEnum):
+    """Which part of the scaled image a cover crop keeps."""
+
+    CENTER = "center"
+    TOP = "top"
+    BOTTOM = "bottom"
+    LEFT = "left"
+    RIGHT = "right"
+    TOP_LEFT = "top-left"
+    TOP_RIGHT = "top-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_RIGHT = "bottom-right"
+    AUTO = "auto"
+    """The most interesting part (libvips' attention: skin tones, saturation, edges)."""
+
+
+# Compass names (Cloudinary's, imgproxy's) for the same places.
+GRAVITY_ALIASES = {
+    "centre": "center",
+    "north": "top",
+    "south": "bottom",
+    "west": "left",
+    "east": "right",
+    "north-west": "top-left",
+    "north-east": "top-right",
+    "south-west": "bottom-left",
+    "south-east": "bottom-right",
+    "smart": "auto",
+}
+
+
 @dataclass(frozen=True)
 class Resize:
     width: int | None
     height: int | None
     fit: Fit = Fit.COVER
     """Only meaningful with both edges; with one edge the parsers leave it at cover."""
+    gravity: Gravity = Gravity.CENTER
+    """Only meaningful for a cover crop (both edges); elsewhere the parsers leave it at center."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +158,8 @@ class TransformSpec:
             out["resize"] = {k: v for k, v in size.items() if v is not None}
             if r.width is not None and r.height is not None:
                 out["resize"]["fit"] = str(r.fit)
+            if r.gravity is not Gravity.CENTER:  # the default stays out: old hashes hold
+                out["resize"]["gravity"] = str(r.gravity)
         if self.rotate:
             out["rotate"] = number(self.rotate)
         if self.flip:

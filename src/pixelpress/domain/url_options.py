@@ -4,7 +4,9 @@ Options are comma-separated `key_value` pairs, in any order:
 
     w_400  h_300          width, height (pixels)
     c_cover               fit when both edges are given: cover|contain|fill|inside|outside
-    g_center              gravity of a cover crop (only the centre, for now)
+    g_north_east          gravity of a cover crop: center, top, bottom, left, right,
+                          top-left, top-right, bottom-left, bottom-right, auto (the most
+                          interesting part), or compass names (north, south_west, ...)
     r_90                  rotate clockwise, any angle
     fl_h  fl_v            mirror (left-right), flip (upside down)
     e_grayscale e_sepia e_sharpen e_blur e_blur:3   filters (blur's sigma after the colon)
@@ -29,7 +31,7 @@ from pixelpress.domain.spec import OutputFormat, TransformSpec, parse_query
 
 FLAGS = {"h": "mirror", "v": "flip"}
 EFFECTS = ("grayscale", "sepia", "sharpen", "blur")
-SIMPLE = {"w": "width", "h": "height", "c": "fit", "r": "rotate", "q": "quality"}
+SIMPLE = {"w": "width", "h": "height", "c": "fit", "g": "gravity", "r": "rotate", "q": "quality"}
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,6 @@ def parse_options(
             raise _bad(f"Option '{part}' is not of the form key_value.")
         if key in SIMPLE:
             params[SIMPLE[key]] = value
-        elif key == "g":
-            if value not in ("center", "centre"):
-                raise Unprocessable(
-                    "Only g_center is supported.", code="invalid_options", field="options.g"
-                )
         elif key == "fl":
             if value not in FLAGS:
                 raise _bad(f"Unknown flag 'fl_{value}'; use fl_h or fl_v.")
@@ -119,6 +116,8 @@ def to_options(
             parts.append(f"h_{resize['height']}")
         if "fit" in resize:
             parts.append(f"c_{resize['fit']}")
+        if "gravity" in resize:
+            parts.append(f"g_{resize['gravity']}")
     if "rotate" in canonical:
         parts.append(f"r_{canonical['rotate']}")
     if canonical.get("mirror"):
