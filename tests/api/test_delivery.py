@@ -445,3 +445,35 @@ async def test_gravity_through_a_signed_url_and_an_owner_render(client: httpx.As
     assert other.status_code == 200
     corner = pyvips.Image.new_from_buffer(other.content, "").getpoint(2, 2)
     assert not (corner[0] > 200 and corner[1] < 60)
+
+
+async def test_crops_and_text_watermarks_through_a_signed_url(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(400, 300, ".png"))).json()["imageId"]
+    wanted = {
+        "crop": {"x": 0, "y": 0, "width": 50, "height": 40},  # inside photo()'s red corner
+        "watermark": {"text": "© me, 2026", "position": "center", "opacity": 1},
+        "format": "png",
+    }
+    url = await mint(client, headers, image_id, transformations=wanted)
+    assert "cr_0:0:50:40" in url and "wt_" in url
+    answer = await client.get(url)
+    assert answer.status_code == 200, answer.text
+    image = pyvips.Image.new_from_buffer(answer.content, "")
+    assert (image.width, image.height) == (50, 40)
+    assert image.getpoint(2, 2)[:3] == [255, 0, 0]  # the crop: red where the text is not
+    assert image.extract_band(1).max() > 100  # the text: light, drawn over the red
+    bad = await mint_error(
+        client, headers, image_id, {"crop": {"x": 390, "y": 0, "width": 50, "height": 40}}
+    )
+    assert bad == 422
+
+
+async def mint_error(
+    client: httpx.AsyncClient, headers: dict[str, str], image_id: str, spec: dict[str, Any]
+) -> int:
+    """Mints a URL for `spec` and answers the status of fetching it (a crop outside: 422)."""
+    url = await mint(client, headers, image_id, transformations=spec)
+    response = await client.get(url)
+    assert_error(response, response.status_code)
+    return response.status_code

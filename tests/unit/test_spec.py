@@ -396,3 +396,13 @@ def test_gravity_in_every_form() -> None:
     with pytest.raises(Unprocessable) as alone:
         parse_query({"gravity": "top"})
     assert alone.value.details[0]["field"] == "gravity"
+
+
+def test_crop_as_a_query_parameter() -> None:
+    wanted = parse_spec({"crop": {"x": 10, "y": 20, "width": 30, "height": 40}})
+    assert parse_query({"crop": "10:20:30:40"}) == wanted
+    assert parse_query({"crop": "10,20,30,40"}).hash == wanted.hash
+    for bad, error in (("10:20:30", InvalidInput), ("a:b:c:d", InvalidInput),
+                       ("0:0:0:5", Unprocessable)):  # fmt: skip
+        with pytest.raises(error):
+            parse_query({"crop": bad})

@@ -40,6 +40,9 @@ def test_options_map_onto_the_json_spec_and_its_hash() -> None:
         "e_blur,q_60",
         "w_400,h_300,g_north_east",
         "w_400,h_300,g_auto",
+        "cr_10:20:400:300,w_100",
+        "wt_wqkgbWU,wp_top-left,wo_0.3,w_200",
+        "wt_bm8sIGNvbW1hcy9vcl9zbGFzaGVzIGhhcm0gaXQ",
     ],
 )
 def test_round_trip_through_the_canonical_form(options: str) -> None:
@@ -89,6 +92,11 @@ def test_expiry_is_read_and_nothing_means_no_spec() -> None:
         ("e_glow", InvalidInput),
         ("g_north", Unprocessable),  # a gravity needs both edges
         ("w_10,h_10,g_up", Unprocessable),
+        ("cr_1:2:3", InvalidInput),
+        ("cr_0:0:0:10", Unprocessable),
+        ("wt_!!", InvalidInput),
+        ("wt_wqkgbWU,wp_middle", Unprocessable),
+        ("wp_top", Unprocessable),  # a position needs a text
         ("exp_soon", InvalidInput),
         ("q_101", Unprocessable),
     ],
@@ -121,3 +129,27 @@ def test_gravity_names_map_onto_one_spec() -> None:
     assert hashed("w_400,h_300,g_center") == hashed("w_400,h_300")
     assert hashed("w_400,h_300,c_contain,g_north") == hashed("w_400,h_300,c_contain")
     assert hashed("w_400,h_300,g_auto") != hashed("w_400,h_300")
+
+
+def test_crops_and_text_watermarks_have_a_url_form() -> None:
+    json_form = parse_spec(
+        {
+            "crop": {"x": 10, "y": 20, "width": 400, "height": 300},
+            "resize": {"width": 100},
+            "watermark": {"text": "© me, 2026/11", "position": "top-left", "opacity": 0.3},
+        }
+    )
+    options = to_options(json_form.canonical())
+    assert options.startswith("cr_10:20:400:300,w_100,wt_")
+    assert "," not in options.split("wt_")[1].split(",")[0]  # the text cannot split options
+    parsed = parse_options(options).spec
+    assert parsed is not None
+    assert parsed.hash == json_form.hash
+    assert parsed.watermark is not None
+    assert parsed.watermark.text == "© me, 2026/11"
+
+
+def test_image_watermarks_have_no_url_form_yet() -> None:
+    spec = parse_spec({"resize": {"width": 100}, "watermark": "logo.png"})
+    with pytest.raises(Unprocessable):
+        to_options(spec.canonical())

@@ -45,9 +45,9 @@ OPERATIONS = frozenset(
      "quality", "compress"}
 )  # fmt: skip
 QUERY_KEYS = frozenset(
-    {"width", "height", "fit", "gravity", "rotate", "flip", "mirror", "format", "quality",
-     "compress", "grayscale", "sepia", "blur", "sharpen", "watermarkText", "watermarkPosition",
-     "watermarkOpacity"}
+    {"crop", "width", "height", "fit", "gravity", "rotate", "flip", "mirror", "format",
+     "quality", "compress", "grayscale", "sepia", "blur", "sharpen", "watermarkText",
+     "watermarkPosition", "watermarkOpacity"}
 )  # fmt: skip
 FILTER_NAMES = {"grayscale": "grayscale", "greyscale": "grayscale", "sepia": "sepia",
                 "sharpen": "sharpen", "blur": "blur"}  # fmt: skip
@@ -85,6 +85,8 @@ def parse_query(
     p = {k: v.strip() for k, v in params.items() if k in QUERY_KEYS}
     values: dict[str, Any] = {}
     edge = limits.max_edge
+    if "crop" in p:
+        values["crop"] = _crop_text(p["crop"], "crop", edge)
     width = _int(p["width"], "width", lo=1, hi=edge, text_ok=True) if "width" in p else None
     height = _int(p["height"], "height", lo=1, hi=edge, text_ok=True) if "height" in p else None
     fit = _choice(p["fit"], "fit", Fit) if "fit" in p else Fit.COVER
@@ -285,6 +287,19 @@ def _crop(value: Any, field: str, edge: int) -> Crop:
         _int(obj["y"], _join(field, "y"), lo=0, hi=edge),
         _int(obj["width"], _join(field, "width"), lo=1, hi=edge),
         _int(obj["height"], _join(field, "height"), lo=1, hi=edge),
+    )
+
+
+def _crop_text(value: str, field: str, edge: int) -> Crop:
+    """`X:Y:WIDTH:HEIGHT` (or with commas), as query parameters and URLs write a crop."""
+    parts = re.split(r"[:,]", value)
+    if len(parts) != 4:
+        raise _bad(field, f"'{field}' must look like X:Y:WIDTH:HEIGHT.")
+    names = ("x", "y", "width", "height")
+    return _crop(
+        dict(zip(names, [_int(v, field, lo=0, hi=edge, text_ok=True) for v in parts], strict=True)),
+        field,
+        edge,
     )
 
 

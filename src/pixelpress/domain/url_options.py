@@ -2,6 +2,7 @@
 
 Options are comma-separated `key_value` pairs, in any order:
 
+    cr_10:20:400:300      crop x:y:width:height (pixels of the upright source), before resizing
     w_400  h_300          width, height (pixels)
     c_cover               fit when both edges are given: cover|contain|fill|inside|outside
     g_north_east          gravity of a cover crop: center, top, bottom, left, right,
@@ -10,6 +11,9 @@ Options are comma-separated `key_value` pairs, in any order:
     r_90                  rotate clockwise, any angle
     fl_h  fl_v            mirror (left-right), flip (upside down)
     e_grayscale e_sepia e_sharpen e_blur e_blur:3   filters (blur's sigma after the colon)
+    wt_wqkgbWU            a text watermark: the text's UTF-8 bytes in unpadded base64url (any
+                          character survives a URL that way); wp_top-left its position (the
+                          nine of the JSON form), wo_0.3 its opacity 0..1
     q_80                  quality 1..100
     f_webp                format jpeg|png|webp|avif|gif, or f_auto: the best the client's
                           Accept header takes (AVIF, then WebP, else JPEG)
@@ -22,6 +26,8 @@ spec share one canonical spec and one hash. A `.ext` on the image id sets the fo
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,7 +37,17 @@ from pixelpress.domain.spec import OutputFormat, TransformSpec, parse_query
 
 FLAGS = {"h": "mirror", "v": "flip"}
 EFFECTS = ("grayscale", "sepia", "sharpen", "blur")
-SIMPLE = {"w": "width", "h": "height", "c": "fit", "g": "gravity", "r": "rotate", "q": "quality"}
+SIMPLE = {
+    "cr": "crop",
+    "w": "width",
+    "h": "height",
+    "c": "fit",
+    "g": "gravity",
+    "r": "rotate",
+    "q": "quality",
+    "wp": "watermarkPosition",
+    "wo": "watermarkOpacity",
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ def parse_options(
             raise _bad(f"Option '{part}' is not of the form key_value.")
         if key in SIMPLE:
             params[SIMPLE[key]] = value
+        elif key == "wt":
+            params["watermarkText"] = _text_of(value)
         elif key == "fl":
             if value not in FLAGS:
                 raise _bad(f"Unknown flag 'fl_{value}'; use fl_h or fl_v.")
@@ -93,6 +111,13 @@ def parse_options(
     return UrlOptions(spec, auto, expires)
 
 
+def _text_of(value: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _bad("wt_ takes the text's UTF-8 bytes in base64url.") from None
+
+
 def negotiate(accept: str) -> str:
     """The best format the client takes: AVIF, then WebP, else JPEG."""
     offered = {p.split(";")[0].strip().lower() for p in accept.split(",")}
@@ -108,6 +133,9 @@ def to_options(
     """The options segment for a canonical spec (as `TransformSpec.canonical()` gives it)."""
     parts: list[str] = []
     canonical = dict(spec or {})
+    crop = canonical.get("crop")
+    if isinstance(crop, dict):
+        parts.append(f"cr_{crop['x']}:{crop['y']}:{crop['width']}:{crop['height']}")
     resize = canonical.get("resize")
     if isinstance(resize, dict):
         if "width" in resize:
@@ -131,6 +159,16 @@ def to_options(
                 parts.append(f"e_{name}")
         if "blur" in filters:
             parts.append(f"e_blur:{filters['blur']}")
+    mark = canonical.get("watermark")
+    if isinstance(mark, dict) and "text" in mark:
+        text = base64.urlsafe_b64encode(str(mark["text"]).encode()).decode().rstrip("=")
+        parts += [f"wt_{text}", f"wp_{mark['position']}", f"wo_{mark['opacity']}"]
+    elif mark is not None:
+        raise Unprocessable(
+            "Image watermarks have no URL form yet; use a text watermark or a queued job.",
+            code="invalid_options",
+            field="transformations.watermark",
+        )
     if "quality" in canonical:
         parts.append(f"q_{canonical['quality']}")
     if auto:
@@ -140,6 +178,8 @@ def to_options(
     if expires is not None:
         parts.append(f"exp_{expires}")
     unsupported = set(canonical) - {
+        "crop",
+        "watermark",
         "resize",
         "rotate",
         "mirror",
