@@ -615,7 +615,10 @@ def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
         # The median round's p50; the worst round's tail.
         "latency_ms": {
             "p50": statistics.median(p["latency_ms"]["p50"] for p in parts),
-            "p95": max(p["latency_ms"].get("p95", float("nan")) for p in parts),
+            "p95": max(
+                (v for p in parts if not math.isnan(v := p["latency_ms"].get("p95", math.nan))),
+                default=math.nan,
+            ),
             "p99": max(p["latency_ms"]["p99"] for p in parts),
         },
     }

@@ -195,3 +195,29 @@ async def test_variants_found_together_and_saved_in_one_statement(database: Data
     assert (saved.id, saved.storage_key, saved.spec) == (pending.id, "key", {"rotate": 90})
     assert saved.status is VariantStatus.READY and saved.flattened
     assert (saved.width, saved.height, saved.size) == (3, 4, 50)
+
+
+async def test_a_locked_image_waits_for_its_unit_of_work(database: Database) -> None:
+    # What an on-the-fly render relies on: while it records a variant of an image it read with
+    # `lock`, a delete of that image waits for it (and then purges what it wrote).
+    _, i, _, _ = await seed_job(database)
+    order: list[str] = []
+    locked = asyncio.Event()
+
+    async def render() -> None:
+        async with database.unit_of_work() as uow:
+            assert await uow.images.get(i.id, lock=True) is not None
+            locked.set()
+            await asyncio.sleep(0.3)
+            order.append("render committed")
+            await uow.commit()
+
+    async def delete() -> None:
+        await locked.wait()
+        async with database.unit_of_work() as uow:
+            await uow.images.delete(i.id)
+            await uow.commit()
+            order.append("delete committed")
+
+    await asyncio.gather(render(), delete())
+    assert order == ["render committed", "delete committed"]

@@ -129,6 +129,7 @@ def test_gravity_names_map_onto_one_spec() -> None:
     assert hashed("w_400,h_300,g_center") == hashed("w_400,h_300")
     assert hashed("w_400,h_300,c_contain,g_north") == hashed("w_400,h_300,c_contain")
     assert hashed("w_400,h_300,g_auto") != hashed("w_400,h_300")
+    assert parse_options("g_center").spec is None  # as before gravities: the original
 
 
 def test_crops_and_text_watermarks_have_a_url_form() -> None:

@@ -194,19 +194,27 @@ def _libvips_warnings_only() -> None:
     has no setting for this, so its handler is registered again with fewer levels; should its
     internals change, the INFO lines are merely filtered by the logger's level."""
     logging.getLogger("pyvips").setLevel(logging.WARNING)
-    try:
+    try:  # everything looked up before anything changes: a renamed internal changes nothing
         flags = pyvips.GLogLevelFlags
-        levels = flags.LEVEL_WARNING | flags.LEVEL_CRITICAL | flags.LEVEL_ERROR
-        if pyvips._log_handler_id:
-            pyvips._remove_log_handler()
-            pyvips._log_handler_id = pyvips.glib_lib.g_log_set_handler(
-                b"VIPS",
-                levels | flags.FLAG_FATAL | flags.FLAG_RECURSION,
-                pyvips._log_handler_cb,
-                pyvips.ffi.NULL,
-            )
+        levels = (
+            flags.LEVEL_MESSAGE
+            | flags.LEVEL_WARNING
+            | flags.LEVEL_CRITICAL
+            | flags.LEVEL_ERROR
+            | flags.FLAG_FATAL
+            | flags.FLAG_RECURSION
+        )
+        set_handler, callback, null = (
+            pyvips.glib_lib.g_log_set_handler,
+            pyvips._log_handler_cb,
+            pyvips.ffi.NULL,
+        )
+        remove, installed = pyvips._remove_log_handler, pyvips._log_handler_id
     except AttributeError:  # pragma: no cover - a pyvips without these internals
-        pass
+        return
+    if installed:
+        remove()
+        pyvips._log_handler_id = set_handler(b"VIPS", levels, callback, null)
 
 
 class VipsImageProcessor:

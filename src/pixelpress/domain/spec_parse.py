@@ -94,9 +94,10 @@ def parse_query(
     if width is not None or height is not None:
         values["resize"] = Resize(width, height, fit, gravity)
     else:
-        for key in ("fit", "gravity"):
-            if key in p:
-                raise _nonsense(key, f"'{key}' needs a width and a height.")
+        if "fit" in p:
+            raise _nonsense("fit", "'fit' needs a width and a height.")
+        if gravity is not Gravity.CENTER:  # (the default alone changes nothing)
+            raise _nonsense("gravity", "'gravity' needs a width and a height.")
     if "rotate" in p:
         values["rotate"] = _rotate(p["rotate"], "rotate", text_ok=True)
     for key in ("flip", "mirror", "grayscale", "sepia", "sharpen"):

@@ -76,6 +76,8 @@ def parse_options(
         key, sep, value = part.partition("_")
         if not sep or not key or not value:
             raise _bad(f"Option '{part}' is not of the form key_value.")
+        if key == "g" and value in ("center", "centre"):
+            continue  # the default, said aloud: changes nothing (and needs no resize)
         if key in SIMPLE:
             params[SIMPLE[key]] = value
         elif key == "wt":

@@ -26,11 +26,14 @@ from pixelpress.usecases.renditions import rendition_hash, source_for
 from pixelpress.usecases.transforms import variant_key
 
 META_TTL = 7 * 24 * 3600
+INLINE_TTL = 24 * 3600
+"""Records that carry their bytes live a day: a shared Redis holds them beside locks and limits."""
 CARD_TTL = 3600
 
 
 @dataclass(frozen=True)
 class Delivered:
+    spec_hash: str
     key: str
     etag: str
     media_type: str
@@ -60,7 +63,7 @@ class Deliverer:
     processor: ImageProcessor
     clock: Clock
     limits: ImageLimits
-    inline_bytes: int = 64 * 1024
+    inline_bytes: int
     """Variants up to this size are cached with their record (see `Delivered.data`)."""
     lock_seconds: int = 60
     wait_seconds: float = 60
@@ -69,7 +72,9 @@ class Deliverer:
 
 def meta_key(image_id: str, spec_hash: str) -> str:
     # Under the image's prefix: deleting or replacing the image purges it with the rest.
-    return f"images/{image_id}/delivered/{spec_hash}"
+    # ("served/": records that may carry their bytes; "delivered/" held the older JSON-only
+    # ones, which processes of the previous version sharing a Redis still read.)
+    return f"images/{image_id}/served/{spec_hash}"
 
 
 def card_key(image_id: str) -> str:
@@ -135,13 +140,19 @@ async def deliver(
                 variants = (
                     {} if card.rendition is None else {card.rendition.spec_hash: card.rendition}
                 )
-                return await _produce(card.image, spec, variants, d, viewer)
+                return await _produce(card.image, spec, variants, d, viewer, looked_up=False)
             except NotFound:
                 # The card is out of date (the image was replaced or deleted since it was
                 # written): forget it and ask the database.
                 await d.cache.delete(card_key(image_id))
     image, spec, variants = await _lookup(image_id, spec, d, viewer)
-    return await _produce(image, spec, variants, d, viewer)
+    return await _produce(image, spec, variants, d, viewer, looked_up=True)
+
+
+async def forget(image_id: str, found: Delivered, *, d: Deliverer) -> None:
+    """Drops a cached record whose stored object turned out to be gone (purged meanwhile, or
+    lost): the next `deliver` looks again and renders it if it must."""
+    await d.cache.delete(meta_key(image_id, found.spec_hash))
 
 
 async def _produce(
@@ -150,15 +161,23 @@ async def _produce(
     variants: dict[str, Variant],
     d: Deliverer,
     viewer: User | None,
+    *,
+    looked_up: bool,
 ) -> Delivered:
-    """The stored rendering of `spec`, rendered here unless `variants` or a concurrent
-    rendering (in any process) already has it."""
+    """The stored rendering of `spec`, rendered here unless it is stored already or a
+    concurrent rendering (in any process) makes it. `looked_up`: whether `variants` came from
+    the database with the spec's own row (a card holds only the rendition)."""
     if viewer is not None and not may_see(viewer, image.owner_id):
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
     output = plan(
         spec, width=image.width, height=image.height, source_format=image.format, limits=d.limits
     )
     key = variant_key(image.id, spec.hash, str(output.format))
+    if looked_up:
+        # The original's spec is only known now: its record may be cached all the same.
+        found = await _cached(image.id, spec.hash, d, viewer)
+        if found is not None:
+            return found
     lock = f"images/{image.id}/rendering/{spec.hash}"
     deadline = asyncio.get_running_loop().time() + d.wait_seconds
     while True:
@@ -169,6 +188,9 @@ async def _produce(
             try:
                 # Whoever held the lock before us may have finished it just now.
                 found = await _cached(image.id, spec.hash, d, viewer)
+                if found is None and not looked_up:
+                    # Made by a job, or its record evicted: stored without a record.
+                    found = await _stored(image, spec, await _row(image, spec, key, d), d)
                 if found is not None:
                     return found
                 rendition = variants.get(rendition_hash(image) or "")
@@ -185,6 +207,16 @@ async def _produce(
             return found
         async with d.db.unit_of_work(readonly=True) as uow:
             variants = variants | await uow.variants.find_many(image.id, [spec.hash])
+
+
+async def _row(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Variant | None:
+    """The spec's own row, read only when its object may exist: where the store keeps files, a
+    missing file says "not stored" for the price of one stat."""
+    local = d.storage.local_path(key)
+    if local is not None and not local.is_file():
+        return None
+    async with d.db.unit_of_work(readonly=True) as uow:
+        return await uow.variants.find(image.id, spec.hash)
 
 
 async def _card(image_id: str, d: Deliverer) -> Card | None:
@@ -234,16 +266,7 @@ async def _cached(
         return None
     if viewer is not None and not may_see(viewer, found.owner_id):
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
-    if found.data is None and not _still_stored(found, d):
-        await d.cache.delete(key)  # outlived its object (purged meanwhile): look again
-        return None
     return found
-
-
-def _still_stored(found: Delivered, d: Deliverer) -> bool:
-    """Checked where it is cheap (a local file); elsewhere the stream answers 404."""
-    local = d.storage.local_path(found.key)
-    return local is None or local.is_file()
 
 
 def _delivered(
@@ -251,6 +274,7 @@ def _delivered(
 ) -> Delivered:
     ext = key.rsplit(".", 1)[-1]
     return Delivered(
+        spec_hash=spec_hash,
         key=key,
         etag=f'"{spec_hash[:16]}{image.content_hash[:16]}"',
         media_type=MEDIA_TYPES.get(ext, "application/octet-stream"),
@@ -276,15 +300,23 @@ async def _stored(
     found = _delivered(
         image, spec.hash, variant.storage_key, variant.size, flattened=variant.flattened
     )
-    return await _remember(image, spec, replace(found, data=data), d)
+    await _remember(image, replace(found, data=data), d)
+    # A delete or replace that committed after our read purged the cache before we wrote to
+    # it: look once more, and take back what we wrote if the image changed meanwhile.
+    async with d.db.unit_of_work(readonly=True) as uow:
+        current = await uow.images.get(image.id)
+    if current is None or current.content_hash != image.content_hash:
+        await d.cache.delete(meta_key(image.id, spec.hash))
+        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+    return replace(found, data=data)
 
 
-async def _remember(image: Image, spec: TransformSpec, found: Delivered, d: Deliverer) -> Delivered:
+async def _remember(image: Image, found: Delivered, d: Deliverer) -> None:
     """Caches the record, with the bytes when they are small enough."""
     small = found.data is not None and len(found.data) <= d.inline_bytes
     record = found if small else replace(found, data=None)
-    await d.cache.set(meta_key(image.id, spec.hash), record.dump(), ttl=META_TTL)
-    return found
+    ttl = INLINE_TTL if small else META_TTL
+    await d.cache.set(meta_key(image.id, found.spec_hash), record.dump(), ttl=ttl)
 
 
 async def _render(
@@ -309,13 +341,16 @@ async def _render(
         rendered.height,
         len(rendered.data),
     )
+    found = _delivered(image, spec.hash, key, len(rendered.data), flattened=rendered.flattened)
+    found = replace(found, data=rendered.data)
     async with d.db.unit_of_work() as uow:
-        current = await uow.images.get(image.id)
+        # Held until we commit: a delete or replace waits for us, then purges what we cached.
+        current = await uow.images.get(image.id, lock=True)
         if current is None or current.content_hash != image.content_hash:
             # Deleted or replaced while we rendered: this rendering is of bytes that are gone.
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         await uow.variants.save(variant)
+        await _remember(image, found, d)
         await uow.commit()
-    found = _delivered(image, spec.hash, key, len(rendered.data), flattened=rendered.flattened)
-    return await _remember(image, spec, replace(found, data=rendered.data), d)
+    return found

@@ -189,8 +189,13 @@ class SqlImages:
     async def add(self, image: Image) -> None:
         await insert_entity(self._c, images, image)
 
-    async def get(self, image_id: str) -> Image | None:
-        row = (await self._c.execute(select(images).where(images.c.id == image_id))).first()
+    async def get(self, image_id: str, *, lock: bool = False) -> Image | None:
+        query = select(images).where(images.c.id == image_id)
+        if lock:
+            # FOR SHARE on PostgreSQL; SQLite has no row locks (and needs none: a writing unit
+            # of work holds the whole database from its BEGIN IMMEDIATE).
+            query = query.with_for_update(read=True)
+        row = (await self._c.execute(query)).first()
         return _image(row) if row else None
 
     async def find_by_filename(self, owner_id: str, filename: str) -> Image | None:

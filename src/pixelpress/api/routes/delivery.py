@@ -17,8 +17,8 @@ from pixelpress.api.streaming import object_body
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden, NotFound
-from pixelpress.domain.models import ImageLimits
-from pixelpress.domain.spec import parse_query, parse_spec
+from pixelpress.domain.models import ImageLimits, User
+from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
 from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
 from pixelpress.usecases import delivery
 from pixelpress.usecases.access import visible_image
@@ -29,6 +29,26 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 def _bad_signature() -> Forbidden:
     return Forbidden("This URL's signature is invalid or has expired.", code="invalid_signature")
+
+
+async def _serve(
+    image_id: str,
+    spec: TransformSpec | None,
+    request: Request,
+    services: Services,
+    *,
+    cache_control: str,
+    vary: bool,
+    viewer: User | None = None,
+) -> Response:
+    found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=viewer)
+    try:
+        return await _respond(found, request, services, cache_control, vary)
+    except NotFound:
+        # The cached record outlived its stored object (purged meanwhile, or lost): once more.
+        await delivery.forget(image_id, found, d=services.deliverer)
+        found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=viewer)
+        return await _respond(found, request, services, cache_control, vary)
 
 
 async def _respond(
@@ -80,11 +100,17 @@ async def signed(request: Request) -> Response:
     now = time.time()
     if parsed.expires is not None and parsed.expires < now:
         raise _bad_signature()
-    found = await delivery.deliver(image_id, parsed.spec, d=services.deliverer)
     cache_control = IMMUTABLE
     if parsed.expires is not None:
         cache_control = f"public, max-age={max(0, int(parsed.expires - now))}"
-    return await _respond(found, request, services, cache_control, vary=parsed.auto_format)
+    return await _serve(
+        image_id,
+        parsed.spec,
+        request,
+        services,
+        cache_control=cache_control,
+        vary=parsed.auto_format,
+    )
 
 
 class MintIn(BaseModel):
@@ -129,8 +155,15 @@ async def render(
     """The owner's on-the-fly render with the flat query parameters (width, height, fit, …)."""
     params = dict(request.query_params)
     spec = parse_query(params, limits=services.settings.limits) if params else None
-    found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=user)
-    return await _respond(found, request, services, "private, max-age=3600", vary=False)
+    return await _serve(
+        image_id,
+        spec,
+        request,
+        services,
+        cache_control="private, max-age=3600",
+        vary=False,
+        viewer=user,
+    )
 
 
 # Registered ahead of every other route (see api/app.py).
