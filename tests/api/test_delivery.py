@@ -533,3 +533,46 @@ async def mint_error(
     response = await client.get(url)
     assert_error(response, response.status_code)
     return response.status_code
+
+
+async def test_image_watermarks_through_a_signed_url_and_an_owner_render(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await register(client)
+    blue = pyvips.Image.black(64, 64).new_from_image([0, 0, 255]).cast("uchar")
+    logo = bytes(blue.copy(interpretation="srgb").write_to_buffer(".png"))
+    logo_id = (
+        await client.post(
+            "/api/v1/images", headers=headers, files={"image": ("logo.png", logo, "image/png")}
+        )
+    ).json()["imageId"]
+    image_id = (await upload(client, headers, photo(400, 300, ".png"))).json()["imageId"]
+    wanted = {
+        "resize": {"width": 200},
+        "watermark": {"image": "logo.png", "position": "center", "opacity": 1},
+        "format": "png",
+    }
+    url = await mint(client, headers, image_id, transformations=wanted)
+    assert f"wi_{logo_id}" in url  # named by filename, put in the URL by id
+    answer = await client.get(url)
+    assert answer.status_code == 200, answer.text
+    centre = pyvips.Image.new_from_buffer(answer.content, "").getpoint(100, 75)
+    assert centre[2] > 200 and centre[0] < 60  # the blue mark, over the photo
+    query = "width=200&format=png&watermarkImage=logo.png&watermarkPosition=center"
+    owned = await client.get(f"/api/v1/images/{image_id}/render?{query}", headers=headers)
+    assert owned.status_code == 200, owned.text
+    centre = pyvips.Image.new_from_buffer(owned.content, "").getpoint(100, 75)
+    assert centre[2] > 150  # opacity 0.5 by default: blue over the photo
+    # A mark that is not one of yours, or that is gone, is refused, never a 500.
+    refused = await client.post(
+        f"/api/v1/images/{image_id}/urls",
+        json={"transformations": {"resize": "100x", "watermark": "nobody.png"}},
+        headers=headers,
+    )
+    assert_error(refused, 422, "watermark_not_found")
+    unrendered = await mint(
+        client, headers, image_id, transformations={**wanted, "resize": {"width": 150}}
+    )
+    assert (await client.delete(f"/api/v1/images/{logo_id}", headers=headers)).status_code == 204
+    assert_error(await client.get(unrendered), 404, "watermark_not_found")
+    assert (await client.get(url)).status_code == 200  # made before: kept, like a job's output

@@ -13,7 +13,7 @@ from pixelpress.domain.errors import DomainError
 from pixelpress.domain.spec import parse_query, parse_spec
 from pixelpress.domain.url_options import parse_options, to_options
 
-KEYS = ["w", "h", "c", "g", "r", "fl", "e", "q", "f", "exp", "cr", "wt", "wp", "wo", "x"]
+KEYS = ["w", "h", "c", "g", "r", "fl", "e", "q", "f", "exp", "cr", "wt", "wi", "wp", "wo", "x"]
 VALUES = st.one_of(
     st.integers(-5, 100_000).map(str),
     st.sampled_from(

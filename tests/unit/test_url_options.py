@@ -150,7 +150,13 @@ def test_crops_and_text_watermarks_have_a_url_form() -> None:
     assert parsed.watermark.text == "© me, 2026/11"
 
 
-def test_image_watermarks_have_no_url_form_yet() -> None:
-    spec = parse_spec({"resize": {"width": 100}, "watermark": "logo.png"})
-    with pytest.raises(Unprocessable):
-        to_options(spec.canonical())
+def test_image_watermarks_go_into_a_url_by_id() -> None:
+    minted = parse_spec(
+        {"resize": {"width": 200}, "watermark": {"image": "logo.png", "position": "center"}}
+    ).with_watermark_image("a1b2c3")
+    options = to_options(minted.canonical())
+    assert options == "w_200,wi_a1b2c3,wp_center,wo_0.5"
+    parsed = parse_options(options).spec
+    assert parsed is not None
+    assert parsed.watermark_image_id == "a1b2c3"  # resolved: the signature vouches for it
+    assert parsed.hash == minted.hash

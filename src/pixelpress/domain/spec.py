@@ -50,7 +50,7 @@ JSON grammar: `{"transformations": {...}}`, or the inner object alone; full and 
 
 Query parameters (GET renders): crop (X:Y:WIDTH:HEIGHT, or with commas), width, height, fit,
 gravity, rotate, flip, mirror, format, quality, compress, grayscale, sepia, blur, sharpen,
-watermarkText, watermarkPosition, watermarkOpacity.
+watermarkText or watermarkImage (an image id or filename), watermarkPosition, watermarkOpacity.
 Booleans there are true|false|1|0|yes|no|on|off (or empty, for true), so compress=1 means true;
 blur takes a sigma or true/false. In JSON booleans are JSON true/false only, integers never accept
 a boolean, and `null` means "not given". Unknown operations, fields and parameters are refused.

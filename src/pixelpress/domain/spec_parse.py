@@ -47,7 +47,7 @@ OPERATIONS = frozenset(
 QUERY_KEYS = frozenset(
     {"crop", "width", "height", "fit", "gravity", "rotate", "flip", "mirror", "format",
      "quality", "compress", "grayscale", "sepia", "blur", "sharpen", "watermarkText",
-     "watermarkPosition", "watermarkOpacity"}
+     "watermarkImage", "watermarkPosition", "watermarkOpacity"}
 )  # fmt: skip
 FILTER_NAMES = {"grayscale": "grayscale", "greyscale": "grayscale", "sepia": "sepia",
                 "sharpen": "sharpen", "blur": "blur"}  # fmt: skip
@@ -111,9 +111,12 @@ def parse_query(
         values["quality"] = _int(p["quality"], "quality", lo=1, hi=100, text_ok=True)
     if "compress" in p:
         _compress(p["compress"], "compress", values, text_ok=True)
-    if "watermarkText" in p:
+    if "watermarkText" in p and "watermarkImage" in p:
+        raise _nonsense("watermarkImage", "Give a watermarkText or a watermarkImage, not both.")
+    if "watermarkText" in p or "watermarkImage" in p:
         values["watermark"] = Watermark(
-            text=_text(p["watermarkText"], "watermarkText"),
+            text=_text(p["watermarkText"], "watermarkText") if "watermarkText" in p else None,
+            image=_ref(p["watermarkImage"], "watermarkImage") if "watermarkImage" in p else None,
             position=_choice(p.get("watermarkPosition", "bottom-right"), "watermarkPosition",
                              Position),
             opacity=_opacity(p.get("watermarkOpacity", DEFAULT_OPACITY), "watermarkOpacity",
@@ -122,7 +125,7 @@ def parse_query(
     else:
         for key in ("watermarkPosition", "watermarkOpacity"):
             if key in p:
-                raise _nonsense(key, f"'{key}' needs a watermarkText.")
+                raise _nonsense(key, f"'{key}' needs a watermarkText or a watermarkImage.")
     return _finish(values, "transformations")
 
 
