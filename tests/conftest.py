@@ -1,16 +1,24 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.settings import Settings
 from tests import services as test_services
+
+# Property tests: the same examples on every run (a landing never hangs on a new random draw);
+# `HYPOTHESIS_PROFILE=explore pytest tests/unit/test_grammar_properties.py` looks further.
+settings.register_profile("default", derandomize=True, deadline=None, max_examples=400)
+settings.register_profile("explore", deadline=None, max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

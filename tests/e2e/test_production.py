@@ -262,3 +262,51 @@ def test_the_same_job_published_twice_runs_once(stack: Stack) -> None:
     image = httpx.get(f"{stack.a}/api/v1/images/{image_id}", headers=headers).json()
     assert len(image["variants"]) == 1
     assert len(stack.objects(f"images/{image_id}/variants/")) == 1
+
+
+def renders(base: str) -> float:
+    """How many renderings this API process did (its render-time histogram's count)."""
+    text = httpx.get(f"{base}/metrics").text
+    for line in text.splitlines():
+        if line.startswith("pixelpress_render_duration_seconds_count"):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_a_signed_url_renders_once_across_api_processes(stack: Stack) -> None:
+    headers = login(stack.a, "deliverer")
+    r = httpx.post(
+        f"{stack.a}/api/v1/images",
+        headers=headers,
+        files={"image": ("d.jpg", photo(1600, 1200), "image/jpeg")},
+    )
+    assert r.status_code == 201, r.text
+    image_id = r.json()["imageId"]
+    minted = httpx.post(
+        f"{stack.a}/api/v1/images/{image_id}/urls",
+        json={"transformations": {"resize": {"width": 300}, "filter": "sepia"}},
+        headers=headers,
+    )
+    assert minted.status_code == 200, minted.text
+    path = "/i/" + minted.json()["url"].split("/i/", 1)[1]
+    before = renders(stack.a) + renders(stack.b)
+
+    async def fetch_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(client.get(f"{base}{path}") for base in [stack.a, stack.b] * 6)
+            )
+
+    answers = asyncio.run(fetch_all())
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert pyvips.Image.new_from_buffer(answers[0].content, "").width == 300
+    # One rendering between the two processes (the lock is in Redis), one stored object.
+    assert renders(stack.a) + renders(stack.b) == before + 1
+    assert len(stack.objects(f"images/{image_id}/variants/")) == 1
+    etag = answers[0].headers["etag"]
+    assert httpx.get(f"{stack.b}{path}", headers={"If-None-Match": etag}).status_code == 304
+    # Deleted through one process: the other's next answer is a 404, not the cached bytes.
+    assert httpx.delete(f"{stack.b}/api/v1/images/{image_id}", headers=headers).status_code == 204
+    assert httpx.get(f"{stack.a}{path}").status_code == 404
+    assert stack.objects(f"images/{image_id}/") == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pixelpress.domain.errors import DomainError
@@ -56,7 +56,6 @@ def parses_or_refuses(parse: Any, *args: Any, **kwargs: Any) -> Any:
         return None
 
 
-@settings(max_examples=400, deadline=None)
 @given(OPTIONS, st.sampled_from(["", "webp", "png", "bmp"]))
 def test_any_url_options_parse_or_are_refused(options: str, ext: str) -> None:
     parsed = parses_or_refuses(parse_options, options, ext=ext or None, accept="image/avif")
@@ -67,7 +66,6 @@ def test_any_url_options_parse_or_are_refused(options: str, ext: str) -> None:
         assert again.hash == parsed.spec.hash
 
 
-@settings(max_examples=400, deadline=None)
 @given(st.dictionaries(st.sampled_from(
     ["crop", "width", "height", "fit", "gravity", "rotate", "flip", "quality", "compress",
      "blur", "grayscale", "watermarkText", "watermarkPosition", "watermarkOpacity", "other"]
@@ -76,7 +74,6 @@ def test_any_query_parameters_parse_or_are_refused(params: dict[str, str]) -> No
     parses_or_refuses(parse_query, params)
 
 
-@settings(max_examples=400, deadline=None)
 @given(JSON)
 def test_any_json_parses_or_is_refused(payload: object) -> None:
     spec = parses_or_refuses(parse_spec, payload)

@@ -160,3 +160,9 @@ def test_image_watermarks_go_into_a_url_by_id() -> None:
     assert parsed is not None
     assert parsed.watermark_image_id == "a1b2c3"  # resolved: the signature vouches for it
     assert parsed.hash == minted.hash
+
+
+def test_expiry_takes_ascii_digits_only() -> None:
+    # Found by the property tests: "¹" is a digit to str.isdigit() but not to int() (a 500).
+    with pytest.raises(InvalidInput):
+        parse_options("w_10,exp_¹")

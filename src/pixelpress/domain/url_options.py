@@ -100,7 +100,7 @@ def parse_options(
             else:
                 params["format"] = value
         elif key == "exp":
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):  # "¹" is a digit to isdigit()
                 raise _bad("exp_ takes a unix time.")
             expires = int(value)
         else:
