@@ -72,3 +72,16 @@ def environment(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELPRESS_")}
     env.update({f"PIXELPRESS_{k.upper()}": v for k, v in settings.items()})
     return env
+
+
+def upload(base: str, headers: dict[str, str], data: bytes) -> str:
+    """Uploads a JPEG through the API at `base`; the new image's id."""
+    r = httpx.post(
+        f"{base}/api/v1/images",
+        headers=headers,
+        files={"image": ("photo.jpg", data, "image/jpeg")},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    image_id: str = r.json()["imageId"]
+    return image_id

@@ -16,7 +16,7 @@ import pyvips
 
 from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
 from tests import receivers, services
-from tests.e2e.processes import Process, environment, serve
+from tests.e2e.processes import Process, environment, serve, upload
 from tests.images import photo
 
 pytestmark = pytest.mark.e2e
@@ -139,13 +139,7 @@ def test_walk_across_two_api_processes(stack: Stack, hooks: receivers.Receiver) 
     )
     assert prefs.status_code == 200, prefs.text
     hooks.answers = [500]  # the worker retries through RabbitMQ's delay queue
-    r = httpx.post(
-        f"{stack.a}/api/v1/images",
-        headers=headers,
-        files={"image": ("walk.jpg", photo(1200, 900), "image/jpeg")},
-    )
-    assert r.status_code == 201, r.text
-    image_id = r.json()["imageId"]
+    image_id = upload(stack.a, headers, photo(1200, 900))
     r = httpx.post(
         f"{stack.a}/api/v1/images/{image_id}/transform",
         headers=headers,
@@ -197,14 +191,7 @@ def test_rate_limit_is_shared_between_api_processes(stack: Stack) -> None:
 def test_a_killed_worker_s_job_finishes_once(stack: Stack) -> None:
     headers = login(stack.a, "killer")
     big = photo(4000, 3000, ".jpg", Q=90)
-    r = httpx.post(
-        f"{stack.a}/api/v1/images",
-        headers=headers,
-        files={"image": ("big.jpg", big, "image/jpeg")},
-        timeout=60,
-    )
-    assert r.status_code == 201, r.text
-    image_id = r.json()["imageId"]
+    image_id = upload(stack.a, headers, big)
     r = httpx.post(f"{stack.a}/api/v1/images/{image_id}/transform", headers=headers, json=SLOW_SPEC)
     assert r.status_code == 202, r.text
     job_id = r.json()["jobId"]
@@ -230,12 +217,7 @@ def test_a_killed_worker_s_job_finishes_once(stack: Stack) -> None:
 
 def test_the_same_job_published_twice_runs_once(stack: Stack) -> None:
     headers = login(stack.a, "twice")
-    r = httpx.post(
-        f"{stack.a}/api/v1/images",
-        headers=headers,
-        files={"image": ("x.jpg", photo(800, 600), "image/jpeg")},
-    )
-    image_id = r.json()["imageId"]
+    image_id = upload(stack.a, headers, photo(800, 600))
     r = httpx.post(
         f"{stack.a}/api/v1/images/{image_id}/transform", headers=headers, json={"rotate": 90}
     )
@@ -275,13 +257,7 @@ def renders(base: str) -> float:
 
 def test_a_signed_url_renders_once_across_api_processes(stack: Stack) -> None:
     headers = login(stack.a, "deliverer")
-    r = httpx.post(
-        f"{stack.a}/api/v1/images",
-        headers=headers,
-        files={"image": ("d.jpg", photo(1600, 1200), "image/jpeg")},
-    )
-    assert r.status_code == 201, r.text
-    image_id = r.json()["imageId"]
+    image_id = upload(stack.a, headers, photo(1600, 1200))
     minted = httpx.post(
         f"{stack.a}/api/v1/images/{image_id}/urls",
         json={"transformations": {"resize": {"width": 300}, "filter": "sepia"}},

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import pyvips
 
-from tests.e2e.processes import environment, serve
+from tests.e2e.processes import environment, serve, upload
 from tests.images import photo
 
 pytestmark = pytest.mark.e2e
@@ -41,13 +41,7 @@ def test_walk_register_upload_transform_download(server: str) -> None:
         )
         assert r.status_code == 200, r.text
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        r = http.post(
-            "/api/v1/images",
-            headers=headers,
-            files={"image": ("walk.jpg", photo(1200, 900), "image/jpeg")},
-        )
-        assert r.status_code == 201, r.text
-        image_id = r.json()["imageId"]
+        image_id = upload(server, headers, photo(1200, 900))
         r = http.post(
             f"/api/v1/images/{image_id}/transform",
             headers=headers,
