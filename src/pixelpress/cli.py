@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 
+from pixelpress import allocator
 from pixelpress.settings import Settings
 
 app = typer.Typer(help="Pixelpress: a self-hosted image processing service.", no_args_is_help=True)
@@ -20,6 +21,7 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Run the HTTP API (on the embedded default, it also runs the jobs)."""
+    allocator.tune()
     import uvicorn
 
     from pixelpress.api.app import create_app
@@ -36,6 +38,7 @@ def worker(
     log_level: str = typer.Option("info", help="Log level."),
 ) -> None:
     """Consume the job queue (needs an AMQP queue URL; the in-process queue runs in `serve`)."""
+    allocator.tune()
     from pixelpress.worker import run_worker
 
     settings = Settings()
