@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pixelpress.domain import signing
 from pixelpress.domain.errors import DomainError
 from pixelpress.domain.spec import parse_query, parse_spec
 from pixelpress.domain.url_options import parse_options, to_options
@@ -31,6 +32,7 @@ SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-10, 100_000),
+    st.integers(),  # JSON numbers have no bound: 10**400 must not overflow a float()
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
 )
@@ -79,3 +81,11 @@ def test_any_json_parses_or_is_refused(payload: object) -> None:
     spec = parses_or_refuses(parse_spec, payload)
     if spec is not None:
         assert parse_spec(spec.canonical()).hash == spec.hash
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_any_signature_is_checked_not_raised(path: str, signature: str) -> None:
+    # compare_digest raises on non-ASCII strings: a signature from a URL must be a False.
+    assert signing.verify_url(["key-one", "key-two"], path, signature) in (True, False)
+    assert signing.verify("secret", path, 2**40, signature, now=0) in (True, False)
+    assert signing.equal(signature, signature)

@@ -406,3 +406,10 @@ def test_crop_as_a_query_parameter() -> None:
                        ("0:0:0:5", Unprocessable)):  # fmt: skip
         with pytest.raises(error):
             parse_query({"crop": bad})
+
+
+def test_huge_numbers_are_out_of_bounds_not_an_overflow() -> None:
+    # Found by fuzzing the API: a JSON integer past a float's range (a 500 before).
+    for payload in ({"rotate": 10**400}, {"filters": {"blur": -(10**400)}}, {"quality": 10**400}):
+        with pytest.raises(Unprocessable):
+            parse_spec(payload)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from pixelpress.bootstrap import Services
+from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden, Unauthenticated
 from pixelpress.domain.models import Page, User
 from pixelpress.usecases import accounts
@@ -47,7 +47,7 @@ def presented_token(request: Request) -> str:
     if request.method not in SAFE_METHODS:
         expected = request.cookies.get(CSRF_COOKIE, "")
         given = request.headers.get(CSRF_HEADER, "")
-        if not expected or not hmac.compare_digest(expected, given):
+        if not expected or not signing.equal(expected, given):
             raise Forbidden(
                 "Cookie-authenticated requests that change data need the X-CSRF-Token header.",
                 code="csrf_failed",

@@ -20,7 +20,7 @@ def sign(secret: str, path: str, expires: int) -> str:
 def verify(secret: str, path: str, expires: int, signature: str, *, now: float) -> bool:
     if expires < now:
         return False
-    return hmac.compare_digest(sign(secret, path, expires), signature)
+    return equal(sign(secret, path, expires), signature)
 
 
 def sign_url(key: str, path: str) -> str:
@@ -30,4 +30,10 @@ def sign_url(key: str, path: str) -> str:
 
 def verify_url(keys: list[str], path: str, signature: str) -> bool:
     """True when any of `keys` signed `path`: several keys are accepted while one is rotated."""
-    return any(hmac.compare_digest(sign_url(key, path), signature) for key in keys)
+    return any(equal(sign_url(key, path), signature) for key in keys)
+
+
+def equal(expected: str, given: str) -> bool:
+    """Whether a secret given by a client is the expected one, in constant time. As bytes:
+    compare_digest raises on strings with non-ASCII characters, which clients can send."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))

@@ -168,9 +168,11 @@ def _float(value: Any, field: str, *, lo: float, hi: float, text_ok: bool = Fals
             value = float(value.strip())
         except ValueError:
             raise _bad(field, f"'{field}' must be a number.") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise _bad(field, f"'{field}' must be a number.")
-    if not lo <= value <= hi:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _bad(field, f"'{field}' must be a number.")
+    if not lo <= value <= hi:  # exact for ints of any size (float() of 10**400 would raise)
         raise _nonsense(field, f"'{field}' must be between {lo:g} and {hi:g}.", min=lo, max=hi)
     return float(value)
 
