@@ -53,6 +53,7 @@ FILTER_NAMES = {"grayscale": "grayscale", "greyscale": "grayscale", "sepia": "se
                 "sharpen": "sharpen", "blur": "blur"}  # fmt: skip
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", ""})  # "" so that `?flip` alone means flip
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})  # space, format, marks
 SIZE = re.compile(r"(\d*)\s*x\s*(\d*)|(\d+)", re.IGNORECASE)
 
 E = TypeVar("E", bound=StrEnum)
@@ -238,6 +239,8 @@ def _text(value: Any, field: str) -> str:
         raise _nonsense(field, f"'{field}' must be 1 to {MAX_TEXT} characters.", max=MAX_TEXT)
     if any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in value):
         raise _nonsense(field, f"'{field}' must not contain control characters.")
+    if all(unicodedata.category(ch) in INVISIBLE for ch in value):
+        raise _nonsense(field, f"'{field}' has nothing to draw.")  # say, a zero-width space
     return value
 
 

@@ -21,9 +21,9 @@ from pixelpress.domain.models import (
 )
 from pixelpress.domain.spec import TransformSpec, parse_query, plan
 from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
-from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
+from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see, visible_image
 from pixelpress.usecases.renditions import rendition_hash, source_for
-from pixelpress.usecases.transforms import variant_key
+from pixelpress.usecases.transforms import resolve_watermark, variant_key
 
 META_TTL = 7 * 24 * 3600
 INLINE_TTL = 24 * 3600
@@ -147,6 +147,23 @@ async def deliver(
                 await d.cache.delete(card_key(image_id))
     image, spec, variants = await _lookup(image_id, spec, d, viewer)
     return await _produce(image, spec, variants, d, viewer, looked_up=True)
+
+
+async def settle_spec(
+    image_id: str, spec: TransformSpec | None, *, user: User, db: Database, limits: ImageLimits
+) -> TransformSpec | None:
+    """`spec` settled for `user`'s image: its watermark named by image id (as a URL carries
+    it), and checked against the image (a crop outside it, an output past the limits) before a
+    URL is minted, rather than failing every time the URL is fetched."""
+    async with db.unit_of_work(readonly=True) as uow:
+        image = await visible_image(uow, image_id, user)
+        if spec is not None:
+            spec = await resolve_watermark(uow, spec, user)
+    if spec is not None:
+        plan(
+            spec, width=image.width, height=image.height, source_format=image.format, limits=limits
+        )
+    return spec
 
 
 async def forget(image_id: str, found: Delivered, *, d: Deliverer) -> None:

@@ -21,8 +21,6 @@ from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
 from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
 from pixelpress.usecases import delivery
-from pixelpress.usecases.access import visible_image
-from pixelpress.usecases.transforms import resolve_watermark
 
 router = APIRouter(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -132,15 +130,9 @@ async def mint(
     image_id: str, body: MintIn, request: Request, user: CurrentUser, services: ServicesDep
 ) -> MintOut:
     """A signed URL for one of your images, with the same spec forms as /transform."""
-    spec = (
-        parse_spec(body.transformations, limits=services.settings.limits)
-        if body.transformations
-        else None
-    )
-    async with services.db.unit_of_work(readonly=True) as uow:
-        await visible_image(uow, image_id, user)
-        if spec is not None:  # a watermark named by filename goes into the URL by id
-            spec = await resolve_watermark(uow, spec, user)
+    limits = services.settings.limits
+    spec = parse_spec(body.transformations, limits=limits) if body.transformations else None
+    spec = await delivery.settle_spec(image_id, spec, user=user, db=services.db, limits=limits)
     expires = int(time.time()) + body.expiresIn if body.expiresIn else None
     options = to_options(spec.canonical() if spec else None, auto=body.autoFormat, expires=expires)
     path = f"{options}/{image_id}"
@@ -159,8 +151,9 @@ async def render(
     params = dict(request.query_params)
     spec = parse_query(params, limits=services.settings.limits) if params else None
     if spec is not None and spec.watermark_ref is not None:
-        async with services.db.unit_of_work(readonly=True) as uow:
-            spec = await resolve_watermark(uow, spec, user)
+        spec = await delivery.settle_spec(
+            image_id, spec, user=user, db=services.db, limits=services.settings.limits
+        )
     return await _serve(
         image_id,
         spec,
