@@ -23,7 +23,7 @@ from pixelpress.domain.spec import TransformSpec, parse_query, plan
 from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
 from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see, visible_image
 from pixelpress.usecases.renditions import rendition_hash, source_for
-from pixelpress.usecases.transforms import resolve_watermark, variant_key
+from pixelpress.usecases.transforms import resolve_watermark, variant_key, watermark_bytes
 
 META_TTL = 7 * 24 * 3600
 INLINE_TTL = 24 * 3600
@@ -226,17 +226,6 @@ async def _produce(
             variants = variants | await uow.variants.find_many(image.id, [spec.hash])
 
 
-async def _watermark(spec: TransformSpec, d: Deliverer) -> bytes | None:
-    """The bytes of the spec's image watermark, if it has one (checked when it was minted)."""
-    if spec.watermark_image_id is None:
-        return None
-    async with d.db.unit_of_work(readonly=True) as uow:
-        mark = await uow.images.get(spec.watermark_image_id)
-    if mark is None:
-        raise NotFound("The watermark image was deleted.", code="watermark_not_found")
-    return await d.storage.get(mark.storage_key)
-
-
 async def _row(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Variant | None:
     """The spec's own row, read only when its object may exist: where the store keeps files, a
     missing file says "not stored" for the price of one stat."""
@@ -351,7 +340,8 @@ async def _render(
     image: Image, spec: TransformSpec, key: str, rendition: Variant | None, d: Deliverer
 ) -> Delivered:
     source = await source_for(image, spec, rendition, storage=d.storage)
-    rendered = await d.processor.render(source, spec, watermark=await _watermark(spec, d))
+    watermark = await watermark_bytes(spec, db=d.db, storage=d.storage)
+    rendered = await d.processor.render(source, spec, watermark=watermark)
     await d.storage.put(key, rendered.data)
     variant = Variant(
         id=new_id(),

@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pixelpress.domain.backoff import backoff
-from pixelpress.domain.errors import DomainError, NotFound, Unavailable
+from pixelpress.domain.errors import DomainError, Unavailable
 from pixelpress.domain.models import Job, JobStatus, LogLevel, Variant, VariantStatus
 from pixelpress.domain.spec import TransformSpec
 from pixelpress.ports import Clock, Database, ImageProcessor, JobQueue, ObjectStorage
 from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
 from pixelpress.usecases.renditions import find_rendition, source_for
+from pixelpress.usecases.transforms import watermark_bytes
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             variant.storage_key
         ):
             spec = TransformSpec.from_canonical(variant.spec)
-            watermark = None
-            if spec.watermark_image_id is not None:
-                async with runner.db.unit_of_work(readonly=True) as uow:
-                    mark = await uow.images.get(spec.watermark_image_id)
-                if mark is None:
-                    raise NotFound("The watermark image was deleted.", code="watermark_not_found")
-                watermark = await runner.storage.get(mark.storage_key)
+            watermark = await watermark_bytes(spec, db=runner.db, storage=runner.storage)
             async with runner.db.unit_of_work(readonly=True) as uow:
                 rendition = await find_rendition(uow, image)
             source = await source_for(image, spec, rendition, storage=runner.storage)

@@ -19,7 +19,7 @@ from pixelpress.domain.models import (
     VariantStatus,
 )
 from pixelpress.domain.spec import TransformSpec, plan
-from pixelpress.ports import Clock, Database, JobQueue, UnitOfWork
+from pixelpress.ports import Clock, Database, JobQueue, ObjectStorage, UnitOfWork
 from pixelpress.usecases.access import may_see, visible_image
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,19 @@ async def resolve_watermark(uow: UnitOfWork, spec: TransformSpec, user: User) ->
             field="watermark",
         )
     return spec.with_watermark_image(found.id)
+
+
+async def watermark_bytes(
+    spec: TransformSpec, *, db: Database, storage: ObjectStorage
+) -> bytes | None:
+    """The bytes of the spec's image watermark (resolved to an id), None without one."""
+    if spec.watermark_image_id is None:
+        return None
+    async with db.unit_of_work(readonly=True) as uow:
+        mark = await uow.images.get(spec.watermark_image_id)
+    if mark is None:
+        raise NotFound("The watermark image was deleted.", code="watermark_not_found")
+    return await storage.get(mark.storage_key)
 
 
 async def queue_variant(
