@@ -138,3 +138,19 @@ async def test_start_up_objects_are_kept_out_of_the_collectors_sight(settings: S
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+async def test_the_schema_documents_the_error_envelope(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    envelope = schema["components"]["schemas"]["ErrorOut"]
+    assert set(envelope["required"]) == {"error", "code", "statusCode"}
+    for path, methods in schema["paths"].items():
+        if path in ("/healthz", "/readyz", "/metrics"):
+            continue
+        for method, operation in methods.items():
+            refused = operation["responses"].get("4XX")
+            assert refused is not None, (method, path)
+            ref = refused["content"]["application/json"]["schema"]["$ref"]
+            assert ref.endswith("/ErrorOut"), (method, path)
+            assert "422" not in operation["responses"]  # FastAPI's own shape is never sent
+    assert "503" in schema["paths"]["/readyz"]["get"]["responses"]

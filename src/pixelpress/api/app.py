@@ -23,6 +23,7 @@ from pixelpress.api.routes import (
     logs,
     notifications,
 )
+from pixelpress.api.schemas import ERRORS
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.settings import Settings
 from pixelpress.usecases import logs as log_service
@@ -32,7 +33,7 @@ MULTIPART_OVERHEAD = 128 * 1024
 
 
 def api_router() -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses=ERRORS)
     router.include_router(auth.router)
     router.include_router(images.router)
     router.include_router(notifications.router)
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     errors.install(app)
     # First: routes are matched in order, and signed delivery is the hot path.
     app.router.routes.append(delivery.public)
-    app.include_router(files.router)
+    app.include_router(files.router, responses=ERRORS)
     app.include_router(api_router(), prefix="/api/v1")
     app.include_router(api_router(), prefix="/api", include_in_schema=False)
     app.include_router(health.router)

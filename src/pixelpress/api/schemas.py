@@ -17,6 +17,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorOut(BaseModel):
+    """The one error envelope (api/errors.py writes it)."""
+
+    error: str
+    code: str
+    details: Any = None
+    statusCode: int
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "Refused: the error envelope says why."},
+    "5XX": {"model": ErrorOut, "description": "A dependency is down (503, with Retry-After)."},
+}
+"""Documented on every route: what any of them may answer besides its success."""
+
+
 class RegisterIn(Strict):
     username: str = Field(max_length=64)
     email: EmailStr

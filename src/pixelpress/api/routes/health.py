@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from pixelpress.api.deps import ServicesDep
 from pixelpress.api.errors import error_response
+from pixelpress.api.schemas import ErrorOut
 from pixelpress.domain.errors import Unavailable
 
 router = APIRouter(tags=["health"])
@@ -18,7 +19,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"model": ErrorOut, "description": "Not ready."}})
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks = {
         "database": services.db.ping,
