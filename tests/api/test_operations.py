@@ -6,6 +6,9 @@ import logging
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from pixelpress.api.app import create_app
 from pixelpress.api.observability import configure_logging, request_id
@@ -154,3 +157,26 @@ async def test_the_schema_documents_the_error_envelope(client: httpx.AsyncClient
             assert ref.endswith("/ErrorOut"), (method, path)
             assert "422" not in operation["responses"]  # FastAPI's own shape is never sent
     assert "503" in schema["paths"]["/readyz"]["get"]["responses"]
+
+
+async def test_a_bug_is_a_500_envelope_with_the_request_id(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def boom(_: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app = create_app(services=services)
+    app.router.routes.insert(0, Route("/boom", boom))
+    transport = httpx.ASGITransport(app=app)
+    configure_logging("info", "json")
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            r = await client.get("/boom", headers={"X-Request-ID": "req-500"})
+        assert_error(r, 500, "internal_error")
+        assert r.headers["X-Request-ID"] == "req-500"
+        logged = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+        (failure,) = [e for e in logged if e["level"] == "ERROR"]
+        assert failure["request_id"] == "req-500"
+        assert "RuntimeError: a bug" in failure["exc_info"]
+    finally:
+        logging.getLogger().handlers[:] = []

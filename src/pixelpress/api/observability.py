@@ -14,7 +14,9 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixelpress.adapters.metrics_prometheus import Metrics
+from pixelpress.api.errors import error_response
 
+logger = logging.getLogger(__name__)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -79,7 +81,7 @@ class ObservabilityMiddleware:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = given if SAFE_ID.match(given) else uuid.uuid4().hex
         token = request_id.set(rid)
-        status = 500
+        status = 0
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
@@ -91,11 +93,21 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if status:  # the answer has begun: nothing more can be said
+                raise
+            # Here rather than in Starlette's outermost handler, so that the 500 and its
+            # traceback carry the request id like every other answer and log line.
+            logger.exception("Unhandled error in %s %s", scope["method"], scope["path"])
+            await error_response(500, "Internal server error.", "internal_error")(
+                scope, receive, send_with_id
+            )
         finally:
             template = route_template(scope)
             metrics = self.metrics()
             method = scope["method"]
-            metrics.requests.labels(method=method, route=template, status=str(status)).inc()
+            answered = str(status or 500)  # none at all: the request died (a disconnect)
+            metrics.requests.labels(method=method, route=template, status=answered).inc()
             metrics.latency.labels(method=method, route=template).observe(
                 time.perf_counter() - started
             )
