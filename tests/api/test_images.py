@@ -171,6 +171,11 @@ async def test_limits_are_enforced_with_the_limit_stated(tmp_path: Path) -> None
 async def test_errors_use_the_envelope_everywhere(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/api/v1/nope"), 404, "route_not_found")
     assert_error(await client.put("/api/v1/auth/login", json={}), 405, "method_not_allowed")
+    # Allow names every method of every route on the path (Starlette gives the first route's).
+    wrong = await client.post("/api/v1/images/some-id")
+    assert_error(wrong, 405, "method_not_allowed")
+    assert wrong.headers["Allow"] == "GET, PUT, DELETE"
+    assert (await client.post("/i/sig/w_10/some-id")).headers["Allow"] == "GET, HEAD"
     assert_error(await client.post("/api/v1/auth/login", content=b"{not json"), 400)
     huge = await client.post("/api/v1/auth/login", content=b"x" * (2 * 1024 * 1024))
     assert_error(huge, 413)
