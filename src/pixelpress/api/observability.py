@@ -14,7 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixelpress.adapters.metrics_prometheus import Metrics
-from pixelpress.api.errors import error_response
+from pixelpress.api.errors import internal_error
 
 logger = logging.getLogger(__name__)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -99,9 +99,7 @@ class ObservabilityMiddleware:
             # Here rather than in Starlette's outermost handler, so that the 500 and its
             # traceback carry the request id like every other answer and log line.
             logger.exception("Unhandled error in %s %s", scope["method"], scope["path"])
-            await error_response(500, "Internal server error.", "internal_error")(
-                scope, receive, send_with_id
-            )
+            await internal_error()(scope, receive, send_with_id)
         finally:
             template = route_template(scope)
             metrics = self.metrics()

@@ -145,8 +145,13 @@ async def deliver(
                 # The card is out of date (the image was replaced or deleted since it was
                 # written): forget it and ask the database.
                 await d.cache.delete(card_key(image_id))
-    image, spec, variants = await _lookup(image_id, spec, d, viewer)
-    return await _produce(image, spec, variants, d, viewer, looked_up=True)
+    image, settled, variants = await _lookup(image_id, spec, d, viewer)
+    if spec is None:
+        # The original's spec is only known now: its record may be cached all the same.
+        found = await _cached(image.id, settled.hash, d, viewer)
+        if found is not None:
+            return found
+    return await _produce(image, settled, variants, d, viewer, looked_up=True)
 
 
 async def settle_spec(
@@ -190,11 +195,6 @@ async def _produce(
         spec, width=image.width, height=image.height, source_format=image.format, limits=d.limits
     )
     key = variant_key(image.id, spec.hash, str(output.format))
-    if looked_up:
-        # The original's spec is only known now: its record may be cached all the same.
-        found = await _cached(image.id, spec.hash, d, viewer)
-        if found is not None:
-            return found
     lock = f"images/{image.id}/rendering/{spec.hash}"
     deadline = asyncio.get_running_loop().time() + d.wait_seconds
     while True:
