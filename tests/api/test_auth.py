@@ -206,3 +206,21 @@ async def test_role_is_read_from_the_database(
         await uow.users.update(user)
         await uow.commit()
     assert (await client.get("/api/v1/auth/me", headers=headers)).json()["role"] == "admin"
+
+
+async def test_usernames_are_normalised_compared_without_case_and_whole(
+    client: httpx.AsyncClient,
+) -> None:
+    def body(username: str, email: str) -> dict[str, str]:
+        return {"username": username, "email": email, "password": PASSWORD}
+
+    r = await client.post("/api/v1/auth/register", json=body("name", "n@example.com"))
+    assert r.status_code == 201, r.text
+    for taken in ("Name", "NAME", "\uff4e\uff41\uff4d\uff45"):  # full-width letters are NFKC "name"
+        r = await client.post("/api/v1/auth/register", json=body(taken, f"{len(taken)}@x.org"))
+        assert_error(r, 409, "username_taken")
+    for bad in ("name\n", "name\r", "na\tme", "name\x00", "\u202ename"):
+        r = await client.post("/api/v1/auth/register", json=body(bad, "other@example.com"))
+        assert r.status_code == 400, (bad, r.text)
+    login = {"username": "\uff2e\uff21\uff2d\uff25", "password": PASSWORD}  # "NAME", full-width
+    assert (await client.post("/api/v1/auth/login", json=login)).status_code == 200

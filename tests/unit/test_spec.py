@@ -36,11 +36,11 @@ def test_three_forms_share_one_canonical_spec_and_hash() -> None:
         }
     )
     short = parse_spec(
-        {"resize": "800x600", "rotate": "90", "filter": "grayscale", "format": "jpg",
-         "quality": "80"}
+        {"resize": "800x600", "rotate": 90, "filter": "grayscale", "format": "jpg",
+         "quality": 80}
     )  # fmt: skip
     query = parse_query(
-        {"width": "800", "height": "600", "rotate": "450", "grayscale": "true", "format": "JPEG",
+        {"width": "800", "height": "600", "rotate": "450", "grayscale": "true", "format": "jpeg",
          "quality": "80"}
     )  # fmt: skip
     assert full == short == query
@@ -61,7 +61,7 @@ def test_three_forms_share_one_canonical_spec_and_hash() -> None:
     [
         ({"rotate": 450}, {"rotate": 90}),
         ({"rotate": -90}, {"rotate": 270}),
-        ({"rotate": 90.0}, {"rotate": "90"}),
+        ({"rotate": 90.0}, {"rotate": 90}),
         ({"rotate": 360, "format": "jpeg"}, {"format": "jpeg", "flip": False}),
         ({"rotate": 30.00001}, {"rotate": 30}),
         ({"compress": True, "format": "jpeg"}, {"quality": 60, "format": "jpeg"}),
@@ -211,7 +211,20 @@ def test_output_format_and_quality_defaults() -> None:
         ({"filter": 3}, InvalidInput, "filter"),
         ({"watermark": {"text": "x" * 201}}, Unprocessable, "watermark.text"),
         ({"watermark": {"text": "  "}}, Unprocessable, "watermark.text"),
-        ({"watermark": {"text": "a\x00b"}}, Unprocessable, "watermark.text"),
+        ({"watermark": {"text": "a\x00b"}}, InvalidInput, "watermark.text"),
+        ({"watermark": {"text": "a\ud800"}}, InvalidInput, "watermark.text"),
+        ({"watermark": {"text": "a\tb"}}, Unprocessable, "watermark.text"),
+        ({"watermark": "logo\udc00.png"}, InvalidInput, "watermark"),
+        ({"format": "JPEG "}, Unprocessable, "format"),  # nothing is trimmed
+        ({"format": "JPEG"}, Unprocessable, "format"),  # nor case-folded
+        ({"resize": {"width": 10, "height": 10, "fit": " cover"}}, Unprocessable, "resize.fit"),
+        ({"resize": " 800x"}, InvalidInput, "resize.width"),
+        ({"resize": "800X600"}, InvalidInput, "resize.width"),
+        ({"resize": "\uff18\uff10\uff10x"}, InvalidInput, "resize.width"),  # full-width digits
+        ({"rotate": "90"}, InvalidInput, "rotate"),  # JSON numbers are JSON numbers
+        ({"quality": "80"}, InvalidInput, "quality"),
+        ({"filter": " grayscale"}, InvalidInput, "filter"),
+        ({"filter": "Sepia"}, InvalidInput, "filter"),
         ({"watermark": {"text": 5}}, InvalidInput, "watermark.text"),
         ({"watermark": {"text": "a", "image": "b"}}, InvalidInput, "watermark"),
         ({"watermark": {"opacity": 0.3}}, InvalidInput, "watermark"),
@@ -285,6 +298,16 @@ def test_query_parameters() -> None:
         ({"watermarkPosition": "top"}, Unprocessable, "watermarkPosition"),
         ({"watermarkText": "x", "watermarkOpacity": "2"}, Unprocessable, "watermarkOpacity"),
         ({"grayscale": "false"}, Unprocessable, "transformations"),
+        ({"width": " 10"}, InvalidInput, "width"),  # nothing is trimmed
+        ({"width": "1_0"}, InvalidInput, "width"),  # int() would take it
+        ({"width": "+10"}, InvalidInput, "width"),
+        ({"width": "\u0661\u0660"}, InvalidInput, "width"),  # Arabic-Indic digits
+        ({"rotate": "9 0"}, InvalidInput, "rotate"),
+        ({"flip": "TRUE"}, InvalidInput, "flip"),
+        ({"format": "JPEG"}, Unprocessable, "format"),
+        ({"format": "jpeg "}, Unprocessable, "format"),
+        ({"watermarkText": "a\x00"}, InvalidInput, "watermarkText"),
+        ({"watermarkImage": "\ud800"}, InvalidInput, "watermarkImage"),
     ],
 )
 def test_query_errors_name_the_parameter(
@@ -381,7 +404,7 @@ def test_gravity_in_every_form() -> None:
     forms = [
         parse_spec({"resize": {"width": 300, "height": 200, "gravity": "south_west"}}),
         parse_spec({"resize": {"width": 300, "height": 200, "gravity": "bottom-left"}}),
-        parse_query({"width": "300", "height": "200", "gravity": "South-West"}),
+        parse_query({"width": "300", "height": "200", "gravity": "south-west"}),
     ]
     assert {f.hash for f in forms} == {forms[0].hash}
     assert forms[0].canonical() == wanted

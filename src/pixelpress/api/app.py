@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, FastAPI
 
 from pixelpress import __version__
-from pixelpress.api import errors
+from pixelpress.api import errors, routing
 from pixelpress.api.body_limit import BodyLimitMiddleware
 from pixelpress.api.observability import ObservabilityMiddleware
 from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, carries_image
@@ -33,7 +33,7 @@ MULTIPART_OVERHEAD = 128 * 1024
 
 
 def api_router() -> APIRouter:
-    router = APIRouter(responses=ERRORS)
+    router = routing.api_router(responses=ERRORS)
     router.include_router(auth.router)
     router.include_router(images.router)
     router.include_router(notifications.router)

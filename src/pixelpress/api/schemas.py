@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
+from pixelpress.api.strict import Strict
 from pixelpress.domain.models import Job, JobStatus, PageOf, User, Variant
 from pixelpress.usecases.images import ImageView
 
 T = TypeVar("T")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorOut(BaseModel):

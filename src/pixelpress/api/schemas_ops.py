@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pixelpress.api.schemas import UserOut
+from pixelpress.api.strict import CHOICE, IsoDatetime, Strict
 from pixelpress.domain.models import (
     JobStatus,
     LogEntry,
@@ -17,10 +18,6 @@ from pixelpress.domain.models import (
     Role,
     User,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PreferencesIn(Strict):
@@ -40,7 +37,7 @@ class SendIn(Strict):
     userId: str = Field(max_length=64)
     message: str = Field(max_length=2000)
     imageId: str | None = Field(default=None, max_length=64)
-    notificationType: NotificationType
+    notificationType: NotificationType = CHOICE
 
 
 class SentOut(BaseModel):
@@ -81,9 +78,9 @@ class NotificationOut(BaseModel):
 
 
 class LogIn(Strict):
-    logLevel: LogLevel
+    logLevel: LogLevel = CHOICE
     message: str = Field(max_length=4000)
-    timestamp: AwareDatetime | None = None
+    timestamp: IsoDatetime | None = None
     imageId: str | None = Field(default=None, max_length=64)
     context: dict[str, Any] | None = None
 
@@ -126,7 +123,7 @@ class AdminUserOut(UserOut):
 
 
 class AdminUserPatch(Strict):
-    role: Role | None = None
+    role: Role | None = Field(default=None, strict=False)
     disabled: bool | None = None
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from pixelpress.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
 from pixelpress.domain.models import MEDIA_TYPES
+from pixelpress.domain.text import check_document, check_line
 from pixelpress.usecases.images import Upload
 
 FILE_FIELDS = ("image", "file")
@@ -67,13 +68,28 @@ def _spec_payload(raw: Any) -> Any:
     if not isinstance(raw, str):
         raise InvalidInput("The transformations field must be JSON text.", field="transformations")
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             "The transformations field is not valid JSON.",
             code="invalid_json",
             field="transformations",
         ) from exc
+    check_document(document, "transformations")
+    return document
+
+
+def _single(form: FormData, names: tuple[str, ...], what: str) -> Any:
+    """The one value sent under any of `names`; two are refused rather than one silently
+    winning."""
+    values = [value for name in names for value in form.getlist(name)]
+    if len(values) > 1:
+        raise InvalidInput(
+            f"Send one {what} per request; this one has {len(values)}.",
+            code=f"multiple_{what.replace(' ', '_')}s",
+            field=names[0],
+        )
+    return values[0] if values else None
 
 
 def _raw_filename(request: Request) -> str | None:
@@ -94,20 +110,20 @@ async def receive_upload(request: Request, *, limit: int) -> AsyncIterator[Recei
         with os.fdopen(fd, "wb") as out:
             if content_type == "multipart/form-data":
                 async with request.form(max_files=2, max_fields=8, max_part_size=64 * 1024) as form:
-                    file = next((form[f] for f in FILE_FIELDS if f in form), None)
+                    file = _single(form, FILE_FIELDS, "file")
                     if not isinstance(file, UploadFile):
                         raise InvalidInput(
                             "Send the image in the multipart field 'image'.",
                             code="missing_file",
                             field="image",
                         )
-                    spec = _spec_payload(next((form[f] for f in SPEC_FIELDS if f in form), None))
+                    spec = _spec_payload(_single(form, SPEC_FIELDS, "transformation"))
+                    filename = check_line(file.filename or "", "filename")
                     size, sha = await _spool(_file_chunks(file), limit, out)
-                    filename = file.filename
             elif content_type.startswith(RAW_TYPES):
                 spec = None
+                filename = check_line(_raw_filename(request) or "", "filename")
                 size, sha = await _spool(request.stream(), limit, out)
-                filename = _raw_filename(request)
             else:
                 raise UnsupportedMedia(
                     "Send the image as multipart/form-data (field 'image') or as a raw body "
@@ -115,6 +131,6 @@ async def receive_upload(request: Request, *, limit: int) -> AsyncIterator[Recei
                     code="unsupported_content_type",
                     details={"accepted": ["multipart/form-data", *MEDIA_TYPES.values()]},
                 )
-        yield Received(Upload(path, filename or "", size, sha), spec)
+        yield Received(Upload(path, filename, size, sha), spec)
     finally:
         await anyio.Path(path).unlink(missing_ok=True)

@@ -35,6 +35,7 @@ from pixelpress.domain.spec_types import (
     TransformSpec,
     Watermark,
 )
+from pixelpress.domain.text import flaw
 
 CODE = "invalid_spec"
 DEFAULT_LIMITS = ImageLimits()
@@ -54,7 +55,11 @@ FILTER_NAMES = {"grayscale": "grayscale", "greyscale": "grayscale", "sepia": "se
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", ""})  # "" so that `?flip` alone means flip
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})  # space, format, marks
-SIZE = re.compile(r"(\d*)\s*x\s*(\d*)|(\d+)", re.IGNORECASE)
+SIZE = re.compile(r"([0-9]*)x([0-9]*)|([0-9]+)")
+# Numbers written as text (query parameters, URL options): ASCII digits only, nothing around them
+# (int() and float() would also take spaces, underscores, "+" and other scripts' digits).
+INTEGER = re.compile(r"-?[0-9]+")
+DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?\.[0-9]+")
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -83,7 +88,7 @@ def parse_query(
     for key in params:
         if key not in QUERY_KEYS and key not in ignore:
             raise _bad(key, f"Unknown parameter '{key}'.")
-    p = {k: v.strip() for k, v in params.items() if k in QUERY_KEYS}
+    p = {k: v for k, v in params.items() if k in QUERY_KEYS}
     values: dict[str, Any] = {}
     edge = limits.max_edge
     if "crop" in p:
@@ -150,10 +155,9 @@ def _join(prefix: str, key: str) -> str:
 
 def _int(value: Any, field: str, *, lo: int, hi: int, text_ok: bool = False) -> int:
     if text_ok and isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise _bad(field, f"'{field}' must be a whole number.") from None
+        if not INTEGER.fullmatch(value):
+            raise _bad(field, f"'{field}' must be a whole number.")
+        value = int(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):  # a bool is an int to Python
@@ -165,10 +169,9 @@ def _int(value: Any, field: str, *, lo: int, hi: int, text_ok: bool = False) -> 
 
 def _float(value: Any, field: str, *, lo: float, hi: float, text_ok: bool = False) -> float:
     if text_ok and isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise _bad(field, f"'{field}' must be a number.") from None
+        if not DECIMAL.fullmatch(value):
+            raise _bad(field, f"'{field}' must be a number.")
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _bad(field, f"'{field}' must be a number.")
     if isinstance(value, float) and not math.isfinite(value):
@@ -179,10 +182,8 @@ def _float(value: Any, field: str, *, lo: float, hi: float, text_ok: bool = Fals
 
 
 def _bool(value: Any, field: str, *, text_ok: bool = False) -> bool:
-    if text_ok and isinstance(value, str):
-        word = value.strip().lower()
-        if word in TRUE_WORDS or word in FALSE_WORDS:
-            return word in TRUE_WORDS
+    if text_ok and isinstance(value, str) and value in TRUE_WORDS | FALSE_WORDS:
+        return value in TRUE_WORDS
     if not isinstance(value, bool):
         raise _bad(field, f"'{field}' must be true or false.")
     return value
@@ -191,9 +192,9 @@ def _bool(value: Any, field: str, *, text_ok: bool = False) -> bool:
 def _choice(value: Any, field: str, enum: type[E], aliases: Mapping[str, str] | None = None) -> E:
     if not isinstance(value, str):
         raise _bad(field, f"'{field}' must be a string.")
-    key = value.strip().lower()
+    # Exactly as written: " JPEG" is not a format (nothing is trimmed or case-folded).
     try:
-        return enum((aliases or {}).get(key, key))
+        return enum((aliases or {}).get(value, value))
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise _nonsense(field, f"'{field}' must be one of: {allowed}.") from None
@@ -220,7 +221,7 @@ def _rotate(value: Any, field: str, text_ok: bool) -> float:
 
 def _blur(value: Any, field: str, text_ok: bool) -> float | None:
     """true: the default sigma; false: no blur; else the sigma ("0" is a sigma, out of bounds)."""
-    word = value.strip().lower() if text_ok and isinstance(value, str) else None
+    word = value if text_ok and isinstance(value, str) else None
     if value is True or word in ("true", "yes", "on", ""):
         return DEFAULT_BLUR
     if value is False or word in ("false", "no", "off"):
@@ -235,6 +236,8 @@ def _opacity(value: Any, field: str, text_ok: bool = False) -> float:
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise _bad(field, f"'{field}' must be a string.")
+    if (reason := flaw(value)) is not None:
+        raise _bad(field, f"'{field}' {reason}.")
     if not value.strip() or len(value) > MAX_TEXT:
         raise _nonsense(field, f"'{field}' must be 1 to {MAX_TEXT} characters.", max=MAX_TEXT)
     if any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in value):
@@ -247,15 +250,16 @@ def _text(value: Any, field: str) -> str:
 def _ref(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise _bad(field, f"'{field}' must name one of your images by id or filename.")
-    ref = value.strip()
-    if not ref or len(ref) > MAX_REF:
+    if (reason := flaw(value)) is not None:
+        raise _bad(field, f"'{field}' {reason}.")
+    if not value or len(value) > MAX_REF:
         raise _nonsense(field, f"'{field}' must be 1 to {MAX_REF} characters.", max=MAX_REF)
-    return ref
+    return value
 
 
 def _resize(value: Any, field: str, edge: int) -> Resize:
     if isinstance(value, str):  # "800x600", "800x", "x600" (or just "800")
-        match = SIZE.fullmatch(value.strip())
+        match = SIZE.fullmatch(value)
         if match is None or not any(match.groups()):
             raise _bad(_join(field, "width"), f"'{field}' must look like 800x600, 800x or x600.")
         width_text = match.group(1) or match.group(3)
@@ -343,7 +347,7 @@ def _short_filters(value: Any, field: str, into: dict[str, Any]) -> None:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise _bad(field, f"'{field}' must be a filter name or a list of them.")
     for name in names:
-        word, _, argument = name.strip().lower().partition(":")
+        word, _, argument = name.partition(":")
         key = FILTER_NAMES.get(word)
         if key is None:
             allowed = "grayscale, sepia, blur, blur:SIGMA, sharpen"
@@ -356,7 +360,7 @@ def _short_filters(value: Any, field: str, into: dict[str, Any]) -> None:
 
 def _compress(value: Any, field: str, into: dict[str, Any], text_ok: bool) -> None:
     """`true` lowers the default quality; a number N is quality N."""
-    if isinstance(value, bool) or (text_ok and value.lower() in TRUE_WORDS | FALSE_WORDS):
+    if isinstance(value, bool) or (text_ok and value in TRUE_WORDS | FALSE_WORDS):
         into["compress"] = _bool(value, field, text_ok=text_ok)
         return
     quality = _int(value, field, lo=1, hi=100, text_ok=text_ok)
@@ -375,7 +379,7 @@ def _parse_object(payload: object, prefix: str, edge: int, *, trusted: bool) -> 
         elif key == "crop":
             values["crop"] = _crop(value, field, edge)
         elif key == "rotate":
-            values["rotate"] = _rotate(value, field, text_ok=True)
+            values["rotate"] = _rotate(value, field, text_ok=False)
         elif key in ("flip", "mirror"):
             values[key] = _bool(value, field)
         elif key == "filters":
@@ -387,7 +391,7 @@ def _parse_object(payload: object, prefix: str, edge: int, *, trusted: bool) -> 
         elif key == "format":
             values["format"] = _choice(value, field, OutputFormat, FORMAT_ALIASES)
         elif key == "quality":
-            values["quality"] = _int(value, field, lo=1, hi=100, text_ok=True)
+            values["quality"] = _int(value, field, lo=1, hi=100)
         elif key == "compress":
             _compress(value, field, values, text_ok=False)
     return _finish(values, prefix or "transformations")

@@ -9,10 +9,12 @@ from datetime import timedelta
 from pixelpress.domain.errors import Conflict, InvalidInput, Unauthenticated
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import AuthSession, LogLevel, Role, Tokens, User
+from pixelpress.domain.text import normal_name
 from pixelpress.ports import Clock, Database, PasswordHasher, TokenService
 from pixelpress.usecases.logs import record
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{2,31}")
+"""Matched whole (fullmatch: `$` would let a trailing newline through), after NFKC."""
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 INVALID_CREDENTIALS = "Invalid credentials."
 
@@ -30,8 +32,10 @@ class LoggedIn:
     remember_me: bool = False
 
 
-def _check_new_account(username: str, password: str) -> None:
-    if not USERNAME.match(username):
+def _check_new_account(username: str, password: str) -> str:
+    """The username as it is stored (NFKC), or InvalidInput. Comparisons fold its case."""
+    username = normal_name(username)
+    if not USERNAME.fullmatch(username):
         raise InvalidInput(
             "Usernames are 3 to 32 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit.",
@@ -44,6 +48,7 @@ def _check_new_account(username: str, password: str) -> None:
             code="invalid_password",
             field="password",
         )
+    return username
 
 
 async def _open_session(
@@ -73,7 +78,7 @@ async def create_user(
     hasher: PasswordHasher,
     clock: Clock,
 ) -> User:
-    _check_new_account(username, password)
+    username = _check_new_account(username, password)
     email = email.strip().lower()
     async with db.unit_of_work(readonly=True) as uow:
         username_taken, email_taken = await uow.users.exists(username=username, email=email)
@@ -130,7 +135,7 @@ async def login(
     ttl: SessionTtl,
 ) -> LoggedIn:
     async with db.unit_of_work(readonly=True) as uow:
-        user = await uow.users.find_by_login(login)
+        user = await uow.users.find_by_login(normal_name(login))
     if user is None:
         await hasher.dummy_verify()  # an unknown user costs what a wrong password costs
         matches, upgraded = False, None

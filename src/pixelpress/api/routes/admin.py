@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import ImageOut, PageOut
 from pixelpress.api.schemas_ops import (
     AdminUserOut,
@@ -13,7 +14,7 @@ from pixelpress.api.schemas_ops import (
 )
 from pixelpress.usecases import admin
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = api_router(prefix="/admin", tags=["admin"])
 
 
 @router.get("/users", response_model=PageOut[AdminUserOut])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from pixelpress.api.deps import (
     ACCESS_COOKIE,
@@ -14,6 +14,7 @@ from pixelpress.api.deps import (
     ServicesDep,
     bearer_token,
 )
+from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import (
     AuthOut,
     LoginIn,
@@ -27,7 +28,7 @@ from pixelpress.bootstrap import Services
 from pixelpress.domain.errors import InvalidInput, Unauthenticated
 from pixelpress.usecases import accounts
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = api_router(prefix="/auth", tags=["auth"])
 
 
 def _auth_out(message: str, signed_in: accounts.LoggedIn) -> AuthOut:

@@ -7,13 +7,15 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from pixelpress.api.deps import CurrentUser, ServicesDep
+from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import object_body
+from pixelpress.api.strict import Strict
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden, NotFound
@@ -22,7 +24,7 @@ from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
 from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
 from pixelpress.usecases import delivery
 
-router = APIRouter(tags=["delivery"])
+router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -112,8 +114,7 @@ async def signed(request: Request) -> Response:
     )
 
 
-class MintIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MintIn(Strict):
     transformations: dict[str, Any] | None = None
     autoFormat: bool = False
     expiresIn: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)

@@ -6,17 +6,18 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
 from pixelpress.api.deps import ServicesDep
+from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import object_body
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden
 from pixelpress.domain.models import MEDIA_TYPES
 
-router = APIRouter(tags=["files"])
+router = api_router(tags=["files"])
 
 
 def _message(key: str, name: str) -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from pixelpress.api.deps import ServicesDep
 from pixelpress.api.errors import error_response
+from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import ErrorOut
 from pixelpress.domain.errors import Unavailable
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/healthz")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
 from pixelpress.api.routes.files import download_url
+from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import (
     DownloadOut,
     ImageOut,
@@ -20,12 +21,13 @@ from pixelpress.api.schemas import (
     UploadOut,
     VariantOut,
 )
+from pixelpress.api.strict import QueryBool
 from pixelpress.api.uploads import receive_upload
 from pixelpress.domain.errors import InvalidInput
 from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases import images, transforms
 
-router = APIRouter(tags=["images"])
+router = api_router(tags=["images"])
 EVENT_POLL_SECONDS = 0.25
 
 
@@ -148,7 +150,7 @@ async def transform(
     user: CurrentUser,
     services: ServicesDep,
     payload: dict[str, Any] = Body(),
-    dry_run: bool = Query(default=False, alias="dryRun"),
+    dry_run: Annotated[QueryBool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
     if dry_run:
         found = await transforms.dry_run(

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import PageOut
 from pixelpress.api.schemas_ops import LogCreated, LogIn, LogOut
+from pixelpress.api.strict import IsoDatetime
 from pixelpress.domain.models import LogFilter, LogLevel
 from pixelpress.usecases import logs
 
-router = APIRouter(tags=["logs"])
+router = api_router(tags=["logs"])
 
 
 @router.post("/logs", status_code=201, response_model=LogCreated)
@@ -46,8 +47,8 @@ async def list_logs(
     services: ServicesDep,
     page: Paging,
     level: LogLevel | None = None,
-    since: Annotated[AwareDatetime | None, Query()] = None,
-    until: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[IsoDatetime | None, Query()] = None,
+    until: Annotated[IsoDatetime | None, Query()] = None,
     imageId: Annotated[str | None, Query(max_length=64)] = None,
 ) -> PageOut[LogOut]:
     where = LogFilter(level=level, since=since, until=until, image_id=imageId)

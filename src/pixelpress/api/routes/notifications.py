@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import PageOut
 from pixelpress.api.schemas_ops import (
     NotificationOut,
@@ -15,7 +14,7 @@ from pixelpress.api.schemas_ops import (
 )
 from pixelpress.usecases import notifications
 
-router = APIRouter(tags=["notifications"])
+router = api_router(tags=["notifications"])
 
 
 @router.put("/me/notifications", response_model=PreferencesOut)
