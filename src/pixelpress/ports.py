@@ -213,8 +213,10 @@ class Database(Protocol):
 
 
 class ObjectStorage(Protocol):
-    async def put(self, key: str, data: bytes) -> None: ...
-    async def put_file(self, key: str, path: Path) -> None:
+    # `media_type`: what the object is, kept with it where the store can keep it (S3 then serves
+    # presigned downloads with it).
+    async def put(self, key: str, data: bytes, *, media_type: str | None = None) -> None: ...
+    async def put_file(self, key: str, path: Path, *, media_type: str | None = None) -> None:
         """Streams a local file into the store."""
         ...
 

@@ -17,6 +17,7 @@ from obstore.store import LocalStore, MemoryStore, S3Store
 from pixelpress.domain.errors import NotFound, Unavailable
 
 if TYPE_CHECKING:
+    from obstore import Attributes
     from obstore.store import ClientConfig, RetryConfig, S3Config
 
 SCHEMES = ("file", "memory", "s3")
@@ -76,15 +77,21 @@ class ObstoreStorage:
             f"Unsupported storage URL scheme {parsed.scheme!r}; use one of: {', '.join(SCHEMES)}"
         )
 
-    async def put(self, key: str, data: bytes) -> None:
+    def _attributes(self, media_type: str | None) -> Attributes | None:
+        # Only stores that serve objects themselves keep it (LocalStore refuses attributes).
+        if media_type is None or not self._can_sign:
+            return None
+        return {"Content-Type": media_type}
+
+    async def put(self, key: str, data: bytes, *, media_type: str | None = None) -> None:
         try:
-            await obstore.put_async(self._store, key, data)
+            await obstore.put_async(self._store, key, data, attributes=self._attributes(media_type))
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
 
-    async def put_file(self, key: str, path: Path) -> None:
+    async def put_file(self, key: str, path: Path, *, media_type: str | None = None) -> None:
         try:
-            await obstore.put_async(self._store, key, path)
+            await obstore.put_async(self._store, key, path, attributes=self._attributes(media_type))
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
 

@@ -19,6 +19,8 @@ from pixelpress.api.errors import internal_error
 logger = logging.getLogger(__name__)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+EVERY_ANSWER = ((b"x-content-type-options", b"nosniff"),)
+"""Headers on every answer, errors and files included: no browser guesses a type we did not say."""
 
 
 class RequestIdFilter(logging.Filter):
@@ -88,7 +90,11 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", rid.encode()),
+                    *EVERY_ANSWER,
+                ]
             await send(message)
 
         try:

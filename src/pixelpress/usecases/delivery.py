@@ -342,7 +342,7 @@ async def _render(
     source = await source_for(image, spec, rendition, storage=d.storage)
     watermark = await watermark_bytes(spec, db=d.db, storage=d.storage)
     rendered = await d.processor.render(source, spec, watermark=watermark)
-    await d.storage.put(key, rendered.data)
+    await d.storage.put(key, rendered.data, media_type=MEDIA_TYPES[rendered.format])
     variant = Variant(
         id=new_id(),
         image_id=image.id,

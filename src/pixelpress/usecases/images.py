@@ -11,6 +11,7 @@ from pathlib import Path
 from pixelpress.domain.errors import NotFound
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import (
+    MEDIA_TYPES,
     Image,
     ImageLimits,
     Ingested,
@@ -160,10 +161,10 @@ async def _store_original(
     if ingested.cleaned is not None:
         image.size = len(ingested.cleaned)
         image.content_hash = hashlib.sha256(ingested.cleaned).hexdigest()
-        await storage.put(image.storage_key, ingested.cleaned)
+        await storage.put(image.storage_key, ingested.cleaned, media_type=MEDIA_TYPES[image.format])
     else:
         image.size, image.content_hash = upload.size, upload.sha256
-        await storage.put_file(image.storage_key, upload.path)
+        await storage.put_file(image.storage_key, upload.path, media_type=MEDIA_TYPES[image.format])
 
 
 async def replace_image(
@@ -258,6 +259,9 @@ async def delete_image(
 class Download:
     key: str
     filename: str
+    """Named for what the bytes are: the stem the user gave, the extension of the format."""
+    media_type: str
+    """Of the format Pixelpress detected (an original) or wrote (a variant), never of a name."""
 
 
 async def find_download(
@@ -267,8 +271,10 @@ async def find_download(
     processed variant) means."""
     async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
+        stem = image.filename.rsplit(".", 1)[0] if "." in image.filename else image.filename
         if variant == "original":
-            return Download(image.storage_key, image.filename)
+            fmt = str(image.format)
+            return Download(image.storage_key, f"{stem}.{fmt}", MEDIA_TYPES[fmt])
         variants = (await uow.variants.list_for_images([image.id]))[image.id]
     ready = [v for v in variants if v.status is VariantStatus.READY]
     if variant is not None:
@@ -276,5 +282,6 @@ async def find_download(
     if not ready:
         raise NotFound("Processed image not available.", code="variant_not_available")
     chosen = ready[-1]
-    stem = image.filename.rsplit(".", 1)[0]
-    return Download(chosen.storage_key, f"{stem}-{chosen.id[:8]}.{chosen.format}")
+    return Download(
+        chosen.storage_key, f"{stem}-{chosen.id[:8]}.{chosen.format}", MEDIA_TYPES[chosen.format]
+    )

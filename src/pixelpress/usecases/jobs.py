@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from pixelpress.domain.backoff import backoff
 from pixelpress.domain.errors import DomainError, Unavailable
-from pixelpress.domain.models import Job, JobStatus, LogLevel, Variant, VariantStatus
+from pixelpress.domain.models import MEDIA_TYPES, Job, JobStatus, LogLevel, Variant, VariantStatus
 from pixelpress.domain.spec import TransformSpec
 from pixelpress.ports import Clock, Database, ImageProcessor, JobQueue, ObjectStorage
 from pixelpress.usecases.logs import record_event
@@ -69,7 +69,9 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                 rendition = await find_rendition(uow, image)
             source = await source_for(image, spec, rendition, storage=runner.storage)
             rendered = await runner.processor.render(source, spec, watermark=watermark)
-            await runner.storage.put(variant.storage_key, rendered.data)
+            await runner.storage.put(
+                variant.storage_key, rendered.data, media_type=MEDIA_TYPES[rendered.format]
+            )
             variant.width, variant.height = rendered.width, rendered.height
             variant.flattened = rendered.flattened
             variant.size = len(rendered.data)

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from pixelpress.api.deps import CurrentUser, ServicesDep
 from pixelpress.api.routing import api_router
-from pixelpress.api.streaming import object_body
+from pixelpress.api.streaming import file_headers, object_body
 from pixelpress.api.strict import Strict
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
@@ -44,22 +44,27 @@ async def _serve(
 ) -> Response:
     found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=viewer)
     try:
-        return await _respond(found, request, services, cache_control, vary)
+        return await _respond(image_id, found, request, services, cache_control, vary)
     except NotFound:
         # The cached record outlived its stored object (purged meanwhile, or lost): once more.
         await delivery.forget(image_id, found, d=services.deliverer)
         found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=viewer)
-        return await _respond(found, request, services, cache_control, vary)
+        return await _respond(image_id, found, request, services, cache_control, vary)
 
 
 async def _respond(
+    image_id: str,
     found: delivery.Delivered,
     request: Request,
     services: Services,
     cache_control: str,
     vary: bool,
 ) -> Response:
-    headers = {"ETag": found.etag, "Cache-Control": cache_control}
+    headers = {
+        "ETag": found.etag,
+        "Cache-Control": cache_control,
+        **file_headers(f"{image_id}.{found.media_type.rsplit('/', 1)[-1]}"),
+    }
     if found.flattened:
         headers["X-Pixelpress-Animation"] = "flattened"
     if vary:

@@ -209,7 +209,9 @@ async def download(
     variant: str | None = None,
 ) -> DownloadOut:
     found = await images.find_download(image_id, variant, user=user, db=services.db)
-    url, expires_at = await download_url(services, request, found.key, found.filename)
+    url, expires_at = await download_url(
+        services, request, found.key, found.filename, found.media_type
+    )
     return DownloadOut(downloadUrl=url, expiresAt=expires_at)
 
 
