@@ -82,3 +82,71 @@ def webhook_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class Misbehaving:
+    """A webhook receiver that answers badly on purpose; counts the bytes it managed to send."""
+
+    url: str
+    sent: int = 0
+    requests: int = 0
+
+
+def misbehaving_receiver(how: str) -> Iterator[Misbehaving]:
+    """`huge`: a 200 with a 64 MiB body, written as fast as the sender takes it; `drip_head`: the
+    status line, then one byte every half second; `drip_body`: the head at once, then the body a
+    byte every half second."""
+    import socket
+    import time
+
+    port = free_port()
+    receiver = Misbehaving(f"http://127.0.0.1:{port}/hook")
+    listener = socket.create_server(("127.0.0.1", port))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        try:
+            conn.recv(65536)  # the request (small: a notification)
+            receiver.requests += 1
+            if how == "huge":
+                size = 64 * 1024 * 1024
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                chunk = b"\0" * 65536
+                while receiver.sent < size and not stop.is_set():
+                    conn.sendall(chunk)
+                    receiver.sent += len(chunk)
+                return
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+            if how == "drip_body":
+                conn.sendall(head)
+                head = b"x" * 1000
+            for byte in head:
+                if stop.is_set():
+                    return
+                conn.sendall(bytes([byte]))
+                receiver.sent += 1
+                time.sleep(0.5)
+        except OSError:
+            return  # the sender hung up: what we are testing for
+        finally:
+            conn.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

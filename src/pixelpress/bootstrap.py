@@ -19,7 +19,7 @@ from pixelpress.adapters.email_outbox import OutboxEmailSender
 from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
 from pixelpress.adapters.processor_vips import VipsImageProcessor
-from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
+from pixelpress.adapters.queue_inprocess import InProcessQueue
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
@@ -28,16 +28,19 @@ from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
 from pixelpress.domain import signing
 from pixelpress.domain.clock import SystemClock
-from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor
+from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor, TaskQueue
 from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
-from pixelpress.usecases.notifications import Delivery, deliver
+from pixelpress.usecases.notifications import Notifier, notify
 
 log = logging.getLogger(__name__)
 
 CACHE_SCHEMES = ("memory", "redis", "rediss")
+QUEUE_SCHEMES = ("memory", "amqp", "amqps")
+JOB_TASK = "pixelpress.run_job"
+NOTIFY_TASK = "pixelpress.notify"
 
 
 def build_email(settings: Settings) -> EmailSender:
@@ -61,13 +64,29 @@ def build_cache(url: str, prefix: str) -> Cache:
     )
 
 
+def build_queue(url: str, *, name: str, task_name: str, concurrency: int) -> TaskQueue:
+    scheme = urlparse(url).scheme
+    if scheme == "memory":
+        return InProcessQueue(name=name, concurrency=concurrency)
+    if scheme in ("amqp", "amqps"):
+        from pixelpress.adapters.queue_rabbitmq import RabbitQueue  # only when selected
+
+        return RabbitQueue(url, name=name, task_name=task_name, concurrency=concurrency)
+    raise ValueError(
+        f"Unsupported queue URL scheme {scheme!r}; use one of: {', '.join(QUEUE_SCHEMES)}"
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
     clock: Clock
     db: SqlDatabase
     storage: ObstoreStorage
-    queue: TaskiqJobQueue
+    queue: TaskQueue
+    """Image jobs."""
+    notices: TaskQueue
+    """Notifications, on slots of their own."""
     cache: Cache
     rate_limiter: LimitsRateLimiter
     processor: ImageProcessor
@@ -77,7 +96,7 @@ class Services:
     url_keys: list[str]
     deliverer: Deliverer
     runner: JobRunner
-    delivery: Delivery
+    notifier: Notifier
     session_ttl: SessionTtl
     metrics: Metrics
     _background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -90,8 +109,8 @@ class Services:
                 time.perf_counter() - started
             )
 
-    async def deliver(self, notification_id: str) -> None:
-        await deliver(notification_id, delivery=self.delivery)
+    async def notify(self, notification_id: str) -> None:
+        await notify(notification_id, notifier=self.notifier)
 
 
 async def _sweep(services: Services) -> None:
@@ -139,10 +158,17 @@ async def build_services(
             secret_access_key=settings.s3_secret_access_key,
         ),
     )
-    queue = TaskiqJobQueue.from_url(
-        settings.queue_url, concurrency=threads, name=settings.queue_name
+    queue = build_queue(
+        settings.queue_url, name=settings.queue_name, task_name=JOB_TASK, concurrency=threads
     )
-    consume = role is ProcessRole.WORKER or (role is ProcessRole.API and queue.in_process)
+    notices = build_queue(
+        settings.queue_url,
+        name=settings.notify_queue_name,
+        task_name=NOTIFY_TASK,
+        concurrency=settings.notify_concurrency,
+    )
+    in_process = isinstance(queue, InProcessQueue)
+    consume = role is ProcessRole.WORKER or (role is ProcessRole.API and in_process)
     metrics = Metrics()
     cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
     processor = MeteredProcessor(VipsImageProcessor(settings.limits, threads=threads), metrics)
@@ -152,10 +178,11 @@ async def build_services(
         processor=processor,
         clock=clock,
         queue=queue,
-        stale_seconds=settings.job_stale_seconds,
+        notices=notices,
+        lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts,
         retry_base_seconds=settings.job_retry_base_seconds,
-        orphaned_before=clock.now() if queue.in_process else None,
+        orphaned_before=clock.now() if in_process else None,
     )
     services = Services(
         settings=settings,
@@ -163,6 +190,7 @@ async def build_services(
         db=db,
         storage=storage,
         queue=queue,
+        notices=notices,
         cache=cache,
         rate_limiter=LimitsRateLimiter(
             settings.ratelimit_url or settings.cache_url, prefix=settings.cache_prefix
@@ -189,13 +217,14 @@ async def build_services(
             inline_bytes=settings.delivery_inline_bytes,
         ),
         runner=runner,
-        delivery=Delivery(
+        notifier=Notifier(
             db=db,
-            queue=queue,
+            queue=notices,
             email=build_email(settings),
             webhooks=HttpxWebhookSender(
                 timeout=settings.webhook_timeout_seconds,
                 allow_loopback=settings.webhook_allow_loopback,
+                ports=settings.webhook_ports,
             ),
             clock=clock,
             max_attempts=settings.notification_max_attempts,
@@ -210,7 +239,8 @@ async def build_services(
     try:
         if migrate:
             await upgrade(db.engine)
-        await queue.start(services.run_job, consume=consume, deliverer=services.deliver)
+        await queue.start(services.run_job if consume else None)
+        await notices.start(services.notify if consume else None)
         if consume:
             await republish_unfinished(runner=runner)
             services._background.append(asyncio.create_task(_sweep(services)))
@@ -218,7 +248,8 @@ async def build_services(
     finally:
         for task in services._background:
             task.cancel()
-        with contextlib.suppress(Exception):
-            await queue.stop()
+        for started in (queue, notices):
+            with contextlib.suppress(Exception):
+                await started.stop()
         await cache.close()
         await db.close()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from pixelpress.domain.models import (
     AuthSession,
+    Claim,
     Image,
     Ingested,
     Job,
@@ -134,18 +135,39 @@ class JobRepository(Protocol):
         """Oldest first, for each image id given."""
         ...
 
-    async def claim(self, job_id: str, *, now: datetime, stale_before: datetime) -> Job | None:
-        """Atomically move a job to `processing` if it is queued, or processing but stale
-        (started before `stale_before`). None when it is finished or being worked on."""
+    async def claim(
+        self, job_id: str, *, now: datetime, lease_until: datetime, max_attempts: int
+    ) -> Claim:
+        """Atomically takes a job that is queued, or processing under a lease that has ended
+        (its worker died): counts the attempt and leases it until `lease_until`. A job whose
+        lease ended after its `max_attempts`-th claim is failed instead (code
+        `worker_crashed`): it kills whatever runs it. BUSY while another holds a live lease."""
+        ...
+
+    async def renew(self, job_id: str, *, attempt: int, lease_until: datetime) -> bool:
+        """Extends the lease of the claim numbered `attempt`; False when that claim is over
+        (finished, or taken by another worker after the lease ran out)."""
         ...
 
     async def finish(
-        self, job_id: str, status: JobStatus, *, now: datetime, error: str | None = None
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        now: datetime,
+        error: str | None = None,
+        code: str | None = None,
     ) -> None: ...
     async def requeue(self, job_id: str, error: str) -> None: ...
+    async def expire_leases(self, *, started_before: datetime) -> int:
+        """Ends the leases of jobs started before `started_before` (an in-process queue's own
+        start: whoever held them is gone). Returns how many."""
+        ...
+
     async def count_by_status(self) -> dict[JobStatus, int]: ...
-    async def unfinished(self, *, stale_before: datetime) -> list[str]:
-        """Ids of jobs queued, or processing since before `stale_before`: work to publish again."""
+    async def unfinished(self, *, now: datetime) -> list[str]:
+        """Ids of jobs queued, or processing under a lease that has ended: work to publish
+        again."""
         ...
 
 
@@ -246,31 +268,31 @@ class ObjectStorage(Protocol):
     async def ping(self) -> None: ...
 
 
-JobHandler = Callable[[str], Awaitable[None]]
+Handler = Callable[[str], Awaitable[None]]
 
 
-class JobQueue(Protocol):
-    async def publish(self, job_id: str, *, delay: float = 0) -> None:
-        """Delivers the id to a consumer, after `delay` seconds."""
+class TaskQueue(Protocol):
+    """One stream of work, carrying only ids, at least once: the database is the truth about the
+    work itself. Pixelpress has two, each with its own consumers: image jobs and notifications."""
+
+    async def publish(self, item_id: str, *, delay: float = 0) -> None:
+        """Hands the id to a consumer, after `delay` seconds. Raises Unavailable when the broker
+        cannot take it now (the caller's database row keeps the work for the sweep)."""
         ...
 
-    async def dead_letter(self, job_id: str, reason: str) -> None:
-        """Records a job that failed for good where operators look for such things."""
+    async def dead_letter(self, item_id: str, reason: str) -> None:
+        """Records an item that failed for good where operators look for such things."""
         ...
 
-    async def deliver(self, notification_id: str, *, delay: float = 0) -> None:
-        """Hands a notification to a consumer for delivery, after `delay` seconds."""
-        ...
-
-    async def start(
-        self, handler: JobHandler, *, consume: bool, deliverer: JobHandler | None = None
-    ) -> None:
-        """Connects; with `consume`, hands published job ids to `handler` and notification ids
-        to `deliverer`."""
+    async def start(self, handler: Handler | None) -> None:
+        """Connects (or keeps trying in the background, when the broker is down); with a
+        handler, also consumes, running at most the queue's concurrency at once."""
         ...
 
     async def stop(self) -> None: ...
-    async def ping(self) -> None: ...
+    async def ping(self) -> None:
+        """Raises Unavailable unless the broker itself answers now."""
+        ...
 
 
 class Cache(Protocol):

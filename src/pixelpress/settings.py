@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     storage_url: str = ""
     queue_url: str = "memory://"
     queue_name: str = "pixelpress.jobs"
-    """The RabbitMQ queue (and exchange) name; `.delay` and `.dead` queues sit beside it."""
+    """The RabbitMQ queue of image jobs; its `.delay` and `.dead` queues sit beside it."""
+    notify_queue_name: str = "pixelpress.notifications"
+    """The queue of notifications (emails, webhooks), with its own `.delay` and `.dead`."""
+    notify_concurrency: int = Field(default=8, ge=1)
+    """Notifications sent at once by a process that consumes them (their own slots: a slow
+    receiver never holds an image job's)."""
     cache_url: str = "memory://"
     cache_prefix: str = "pixelpress"
     """Namespace of our keys in a shared Redis (cache and rate limits)."""
@@ -72,7 +77,9 @@ class Settings(BaseSettings):
 
     # work
     cpu_threads: int = Field(default=2, ge=1)
-    job_stale_seconds: int = 300
+    job_lease_seconds: float = Field(default=20, gt=0)
+    """A running job's lease, renewed by its worker every third of it: a job whose worker died
+    is taken by another once it ends."""
     job_sweep_seconds: int = 60
     job_max_attempts: int = 3
     job_retry_base_seconds: float = 2.0
@@ -82,6 +89,9 @@ class Settings(BaseSettings):
     """`smtp://user:pass@host:587` or `smtps://…`; empty writes .eml files to <data dir>/outbox."""
     mail_from: str = "Pixelpress <noreply@pixelpress.local>"
     webhook_timeout_seconds: float = 5.0
+    """One deadline for a whole attempt: resolving, connecting, sending and the answer's head."""
+    webhook_ports: list[int] = Field(default_factory=lambda: [80, 443])
+    """Ports webhook URLs may name (JSON list)."""
     webhook_allow_loopback: bool = False
     """For tests and local development only: lets webhooks reach 127.0.0.1 and ::1."""
     notification_max_attempts: int = 5

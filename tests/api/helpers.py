@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 
+from pixelpress.bootstrap import Services
 from tests.images import photo
 
 PASSWORD = "correct horse battery"
@@ -46,3 +47,12 @@ def assert_error(
     if code is not None:
         assert body["code"] == code, body
     return dict(body)
+
+
+async def drain(services: Services) -> None:
+    """Waits until both in-process queues have nothing waiting, delayed or running (a job's end
+    hands notifications on to the other)."""
+    queues = [services.queue, services.notices]
+    while not all(q.idle for q in queues):  # type: ignore[attr-defined]
+        for queue in queues:
+            await queue.drain()  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ import pytest
 
 from pixelpress.bootstrap import Services
 from pixelpress.domain.models import Role
-from tests.api.helpers import PASSWORD, assert_error, register, register_tokens, upload
+from tests.api.helpers import PASSWORD, assert_error, drain, register, register_tokens, upload
 from tests.api.test_images import stored_files
 
 ADMIN_ROUTES = [
@@ -92,7 +92,7 @@ async def test_stats_count_bytes_and_jobs(client: httpx.AsyncClient, services: S
     root = await make_admin(client, services, "root")
     image = (await upload(client, root)).json()["image"]
     await client.post(f"/api/v1/images/{image['id']}/transform", json={"rotate": 90}, headers=root)
-    await services.queue.drain()
+    await drain(services)
     stats = (await client.get("/api/v1/admin/stats", headers=root)).json()
     assert stats["images"] == 1
     assert stats["bytesStored"] > image["size"]  # the original and its variant

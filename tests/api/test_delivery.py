@@ -20,7 +20,7 @@ from pixelpress.domain import signing
 from pixelpress.domain.spec import parse_spec
 from pixelpress.settings import Settings
 from pixelpress.usecases import delivery
-from tests.api.helpers import assert_error, register, upload
+from tests.api.helpers import assert_error, drain, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
 from tests.images import photo
@@ -218,7 +218,7 @@ async def test_dry_run_says_size_format_and_whether_cached(
     assert dry.json() == {"width": 300, "height": 400, "format": "webp", "cached": False}
     assert renders(services) == 0
     await client.post(f"/api/v1/images/{image_id}/transform", json=spec, headers=headers)
-    await services.queue.drain()
+    await drain(services)
     dry = await client.post(
         f"/api/v1/images/{image_id}/transform?dryRun=true", json=spec, headers=headers
     )
@@ -263,7 +263,7 @@ async def big_photo(client: httpx.AsyncClient, services: Services) -> tuple[dict
     headers = await register(client)
     source = photo(4000, 3000, ".jpg", Q=92)
     image_id = (await upload(client, headers, source)).json()["imageId"]
-    await services.queue.drain()  # the rendition job
+    await drain(services)  # the rendition job
     return headers, image_id
 
 
@@ -418,7 +418,7 @@ async def test_a_card_outdated_by_a_replace_is_dropped_not_served(
     # Over 2048 px: each version gets a rendition, stored under the same key (the spec is the
     # same), so an outdated card finds a file there: only the content check catches it.
     image_id = (await upload(client, headers, photo(2400, 1800))).json()["imageId"]
-    await services.queue.drain()
+    await drain(services)
     first = await mint(client, headers, image_id, transformations={"resize": {"width": 300}})
     assert (await client.get(first)).status_code == 200
     card = await services.cache.get(delivery.card_key(image_id))
@@ -430,7 +430,7 @@ async def test_a_card_outdated_by_a_replace_is_dropped_not_served(
     )
     assert r.status_code == 200, r.text
     new_hash = r.json()["content_hash"]
-    await services.queue.drain()  # the new rendition is ready, at the old one's key
+    await drain(services)  # the new rendition is ready, at the old one's key
     # As if a render of the old bytes had written its card after the replace purged them.
     await services.cache.set(delivery.card_key(image_id), card, ttl=60)
     later = await mint(client, headers, image_id, transformations={"resize": {"width": 150}})
@@ -452,7 +452,7 @@ async def test_stored_variants_without_a_record_are_not_rendered_again(
     spec = {"resize": {"width": 200}, "format": "png"}
     r = await client.post(f"/api/v1/images/{image_id}/transform", json=spec, headers=headers)
     assert r.status_code == 202, r.text
-    await services.queue.drain()
+    await drain(services)
     made_by_job = renders(services)
     first = await mint(client, headers, image_id, transformations={"resize": {"width": 300}})
     assert (await client.get(first)).status_code == 200  # leaves a card of the image

@@ -7,7 +7,7 @@ import pytest
 
 from pixelpress.bootstrap import Services
 from pixelpress.settings import Settings
-from tests.api.helpers import assert_error, register, upload
+from tests.api.helpers import assert_error, drain, register, upload
 from tests.conftest import make_settings
 from tests.images import photo, png_declaring
 
@@ -81,7 +81,7 @@ async def test_delete_removes_rows_and_blobs(client: httpx.AsyncClient, services
         f"/api/v1/images/{image_id}/transform", json={"resize": "100x"}, headers=headers
     )
     assert t.status_code == 202
-    await services.queue.drain()
+    await drain(services)
     assert len(stored_files(services.settings)) == 2
     assert (await client.delete(f"/api/v1/images/{image_id}", headers=headers)).status_code == 204
     assert stored_files(services.settings) == []

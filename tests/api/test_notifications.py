@@ -11,7 +11,7 @@ import pytest
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from tests import receivers
-from tests.api.helpers import assert_error, register, register_tokens, upload
+from tests.api.helpers import assert_error, drain, register, register_tokens, upload
 from tests.conftest import make_settings
 
 
@@ -70,7 +70,7 @@ async def test_job_completion_mails_and_calls_the_webhook_with_a_retry(
         f"/api/v1/images/{image_id}/transform", json={"rotate": 90}, headers=headers
     )
     job_id = r.json()["jobId"]
-    await built.queue.drain()
+    await drain(built)
     # the mail, through a real SMTP server
     assert len(smtp[1].messages) == 1
     mail = smtp[1].messages[0]
@@ -112,7 +112,7 @@ async def test_webhooks_that_keep_failing_end_failed(
     )
     assert r.status_code == 200, r.text
     assert r.json()["message"] == "Notification sent successfully."
-    await built.queue.drain()
+    await drain(built)
     status = await client.get(
         f"/api/v1/notifications/{tokens['user']['id']}/status", headers=headers
     )  # type: ignore[index]
@@ -172,7 +172,7 @@ async def test_email_goes_to_the_outbox_on_the_embedded_default(
                 headers=headers,
             )
             assert r.status_code == 200
-            await built.queue.drain()
+            await drain(built)
     mails = list((tmp_path / "var" / "outbox").glob("*.eml"))
     assert len(mails) == 1
     text = mails[0].read_text()

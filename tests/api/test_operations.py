@@ -16,7 +16,7 @@ from pixelpress.bootstrap import Services
 from pixelpress.domain.spec import parse_spec
 from pixelpress.settings import Settings
 from pixelpress.usecases.transforms import queue_variant
-from tests.api.helpers import assert_error, register, upload
+from tests.api.helpers import assert_error, drain, register, upload
 from tests.images import photo
 
 
@@ -78,7 +78,7 @@ async def test_job_events_of_others_are_404(client: httpx.AsyncClient, services:
     assert_error(
         await client.get(f"/api/v1/jobs/{job_id}/events", headers=bob), 404, "job_not_found"
     )
-    await services.queue.drain()
+    await drain(services)
     done = await client.get(f"/api/v1/jobs/{job_id}/events", headers=alice)
     assert [json.loads(e["data"])["status"] for e in sse_events(done.text)] == ["processed"]
 
@@ -87,7 +87,7 @@ async def test_metrics_in_prometheus_format(client: httpx.AsyncClient, services:
     headers = await register(client)
     image_id = (await upload(client, headers)).json()["imageId"]
     await client.post(f"/api/v1/images/{image_id}/transform", json={"rotate": 90}, headers=headers)
-    await services.queue.drain()
+    await drain(services)
     await client.get("/api/v1/images/nope", headers=headers)
     await services.cache.get("nothing-here")
     r = await client.get("/metrics")

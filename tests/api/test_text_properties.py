@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain.models import Role
-from tests.api.helpers import PASSWORD
+from tests.api.helpers import PASSWORD, drain
 from tests.conftest import make_settings
 from tests.images import photo
 
@@ -234,5 +234,5 @@ def test_the_edge_cases_each_go_through(api: tuple[asyncio.Runner, Api]) -> None
     runner, built = api
     for text in EDGE_CASES:
         runner.run(built.push(text))
-    runner.run(built.services.queue.drain())
+    runner.run(drain(built.services))
     runner.run(built.read_everything())

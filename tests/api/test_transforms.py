@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,7 @@ from pixelpress.domain.models import JobStatus
 from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases.jobs import run_job
 from pixelpress.usecases.transforms import queue_variant
-from tests.api.helpers import assert_error, register, upload
+from tests.api.helpers import assert_error, drain, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
 from tests.images import photo
@@ -46,7 +47,7 @@ async def test_transform_walk_gives_a_grayscale_webp(
     body = r.json()
     assert body["message"] == f"Processing started for image {image_id}."
     assert body["statusUrl"] == f"/api/v1/images/{image_id}/status"
-    await services.queue.drain()
+    await drain(services)
     status = (await client.get(body["statusUrl"], headers=headers)).json()
     assert status["status"] == "processed"
     assert status["jobs"][0]["status"] == "processed"
@@ -121,7 +122,7 @@ async def test_upload_with_transformations_queues_a_job(
     r = await upload(client, headers, photo(), transformations='{"rotate": 90}')
     assert r.status_code == 202, r.text
     assert r.json()["jobId"]
-    await services.queue.drain()
+    await drain(services)
     job = (await client.get(f"/api/v1/jobs/{r.json()['jobId']}", headers=headers)).json()
     assert job["status"] == "processed"
     bad = await upload(client, headers, photo(), processingOptions='{"rotate": "x"}')
@@ -145,7 +146,7 @@ async def test_image_watermark_names_one_of_the_users_images(
         f"/api/v1/images/{image_id}/transform", json={"watermark": "logo.png"}, headers=headers
     )
     assert r.status_code == 202, r.text
-    await services.queue.drain()
+    await drain(services)
     assert r.json()["variant"]["spec"]["watermark"]["image"] == logo.json()["imageId"]
     job = (await client.get(f"/api/v1/jobs/{r.json()['jobId']}", headers=headers)).json()
     assert job["status"] == "processed", job
@@ -160,7 +161,7 @@ async def test_a_job_that_cannot_render_fails_with_a_reason(
     r = await client.post(
         f"/api/v1/images/{image_id}/transform", json={"rotate": 90}, headers=headers
     )
-    await services.queue.drain()
+    await drain(services)
     job = (await client.get(f"/api/v1/jobs/{r.json()['jobId']}", headers=headers)).json()
     assert job["status"] == "failed"
     assert job["error"]
@@ -205,12 +206,15 @@ async def test_jobs_interrupted_by_a_restart_finish_after_it(tmp_path: Path) -> 
             await uow.commit()
         assert lost.job is not None and dying.job is not None
         async with services.db.unit_of_work() as uow:
-            claimed = await uow.jobs.claim(dying.job.id, now=clock.now(), stale_before=clock.now())
+            claimed = await uow.jobs.claim(
+                dying.job.id, now=clock.now(), lease_until=clock.now() + timedelta(hours=1),
+                max_attempts=3,
+            )  # fmt: skip
             await uow.commit()
-        assert claimed is not None and claimed.status is JobStatus.PROCESSING
+        assert claimed.job is not None and claimed.job.status is JobStatus.PROCESSING
     # restart on the same data directory
     async with build_services(settings) as services:
-        await services.queue.drain()
+        await drain(services)
         async with services.db.unit_of_work() as uow:
             jobs = [await uow.jobs.get(lost.job.id), await uow.jobs.get(dying.job.id)]
         assert [j.status for j in jobs if j] == [JobStatus.PROCESSED, JobStatus.PROCESSED]
@@ -227,12 +231,12 @@ async def test_running_a_job_twice_changes_nothing(
         f"/api/v1/images/{image_id}/transform", json={"rotate": 45}, headers=headers
     )
     job_id = r.json()["jobId"]
-    await services.queue.drain()
+    await drain(services)
     before = sorted(stored_files(services.settings))
     assert await run_job(job_id, runner=services.runner) is None  # finished: nothing to do
     await services.queue.publish(job_id)
     await services.queue.publish(job_id)
-    await services.queue.drain()
+    await drain(services)
     assert sorted(stored_files(services.settings)) == before
     async with services.db.unit_of_work() as uow:
         variants = (await uow.variants.list_for_images([image_id]))[image_id]

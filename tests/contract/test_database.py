@@ -9,6 +9,8 @@ from pixelpress.domain.errors import Conflict
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import (
     AuthSession,
+    Claim,
+    ClaimOutcome,
     Image,
     ImageFormat,
     Job,
@@ -22,6 +24,8 @@ from pixelpress.domain.models import (
 from pixelpress.ports import Database
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+LEASE_LENGTH = timedelta(seconds=20)
+LEASE = NOW + LEASE_LENGTH
 
 
 def user(name: str = "alice") -> User:
@@ -140,33 +144,86 @@ async def test_deleting_an_image_takes_variants_and_jobs(database: Database) -> 
 async def test_one_claim_wins_under_concurrency(database: Database) -> None:
     _, _, _, j = await seed_job(database)
 
-    async def claim() -> Job | None:
+    async def claim() -> Claim:
         async with database.unit_of_work() as uow:
-            got = await uow.jobs.claim(j.id, now=NOW, stale_before=NOW - timedelta(minutes=5))
+            got = await uow.jobs.claim(j.id, now=NOW, lease_until=LEASE, max_attempts=3)
             await uow.commit()
             return got
 
     claims = await asyncio.gather(*(claim() for _ in range(8)))
-    winners = [c for c in claims if c is not None]
+    winners = [c for c in claims if c.outcome is ClaimOutcome.CLAIMED]
     assert len(winners) == 1
-    assert winners[0].status is JobStatus.PROCESSING and winners[0].attempts == 1
+    assert {c.outcome for c in claims} == {ClaimOutcome.CLAIMED, ClaimOutcome.BUSY}
+    won = winners[0].job
+    assert won is not None and won.status is JobStatus.PROCESSING and won.attempts == 1
+    assert won.lease_until == LEASE
 
 
-async def test_stale_processing_jobs_can_be_claimed_again(database: Database) -> None:
+async def test_a_job_whose_lease_ended_is_taken_again(database: Database) -> None:
     _, _, _, j = await seed_job(database)
-    later = NOW + timedelta(minutes=10)
+    after = LEASE + timedelta(seconds=1)
     async with database.unit_of_work() as uow:
-        assert await uow.jobs.claim(j.id, now=NOW, stale_before=NOW) is not None
-        # fresh: not claimable, not listed as unfinished
-        assert await uow.jobs.claim(j.id, now=NOW, stale_before=NOW) is None
-        assert await uow.jobs.unfinished(stale_before=NOW) == []
-        # stale: both
-        assert await uow.jobs.unfinished(stale_before=later) == [j.id]
-        again = await uow.jobs.claim(j.id, now=later, stale_before=later)
-        assert again is not None and again.attempts == 2
+        first = await uow.jobs.claim(j.id, now=NOW, lease_until=LEASE, max_attempts=3)
+        assert first.outcome is ClaimOutcome.CLAIMED
+        # leased: not claimable, not listed as unfinished; BUSY names when the lease ends
+        busy = await uow.jobs.claim(j.id, now=NOW, lease_until=LEASE, max_attempts=3)
+        assert busy.outcome is ClaimOutcome.BUSY and busy.job and busy.job.lease_until == LEASE
+        assert await uow.jobs.unfinished(now=NOW) == []
+        # the running worker renews its claim; a renewal of another claim does nothing
+        assert await uow.jobs.renew(j.id, attempt=1, lease_until=LEASE + timedelta(minutes=1))
+        assert not await uow.jobs.renew(j.id, attempt=2, lease_until=NOW)
+        assert await uow.jobs.unfinished(now=after) == []
+        # the lease ends: listed, and claimed again with the attempt counted
+        later = LEASE + timedelta(minutes=2)
+        assert await uow.jobs.unfinished(now=later) == [j.id]
+        again = await uow.jobs.claim(j.id, now=later, lease_until=later + LEASE_LENGTH,
+                                     max_attempts=3)  # fmt: skip
+        assert again.outcome is ClaimOutcome.CLAIMED and again.job and again.job.attempts == 2
+        assert not await uow.jobs.renew(j.id, attempt=1, lease_until=later)  # that claim is over
         await uow.jobs.finish(j.id, JobStatus.PROCESSED, now=later)
-        assert await uow.jobs.claim(j.id, now=later, stale_before=later + timedelta(days=1)) is None
-        assert await uow.jobs.unfinished(stale_before=later + timedelta(days=1)) == []
+        done = await uow.jobs.claim(j.id, now=later + timedelta(days=1), lease_until=later,
+                                    max_attempts=3)  # fmt: skip
+        assert done.outcome is ClaimOutcome.GONE
+        assert await uow.jobs.unfinished(now=later + timedelta(days=1)) == []
+        missing = await uow.jobs.claim("nope", now=NOW, lease_until=LEASE, max_attempts=3)
+        assert missing.outcome is ClaimOutcome.GONE and missing.job is None
+        await uow.commit()
+
+
+async def test_a_job_that_kills_its_worker_every_time_fails_as_worker_crashed(
+    database: Database,
+) -> None:
+    _, _, _, j = await seed_job(database)
+    now = NOW
+    async with database.unit_of_work() as uow:
+        for attempt in (1, 2, 3):
+            got = await uow.jobs.claim(j.id, now=now, lease_until=now + LEASE_LENGTH,
+                                       max_attempts=3)  # fmt: skip
+            assert got.outcome is ClaimOutcome.CLAIMED and got.job and got.job.attempts == attempt
+            now += LEASE_LENGTH * 2  # the worker died: nobody renewed
+        crashed = await uow.jobs.claim(j.id, now=now, lease_until=now + LEASE_LENGTH,
+                                       max_attempts=3)  # fmt: skip
+        assert crashed.outcome is ClaimOutcome.CRASHED
+        assert crashed.job is not None and crashed.job.status is JobStatus.FAILED
+        assert crashed.job.code == "worker_crashed" and crashed.job.attempts == 3
+        assert await uow.jobs.unfinished(now=now + timedelta(days=1)) == []
+        await uow.commit()
+
+
+async def test_failure_codes_and_expired_leases(database: Database) -> None:
+    _, _, _, j = await seed_job(database)
+    async with database.unit_of_work() as uow:
+        await uow.jobs.claim(j.id, now=NOW, lease_until=LEASE, max_attempts=3)
+        # a process that ran jobs in itself restarts: leases of jobs started before it end
+        assert await uow.jobs.expire_leases(started_before=NOW) == 0
+        assert await uow.jobs.expire_leases(started_before=NOW + timedelta(seconds=1)) == 1
+        assert await uow.jobs.unfinished(now=NOW + timedelta(seconds=2)) == [j.id]
+        await uow.jobs.finish(
+            j.id, JobStatus.FAILED, now=NOW, error="Too big.", code="output_too_large"
+        )
+        failed = await uow.jobs.get(j.id)
+        assert failed is not None and failed.code == "output_too_large"
+        assert failed.lease_until is None
         await uow.commit()
 
 

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
+from pixelpress.adapters.queue_inprocess import InProcessQueue
+from pixelpress.adapters.queue_rabbitmq import RabbitQueue
+from pixelpress.ports import TaskQueue
 from tests import services
 
 
@@ -27,25 +29,31 @@ class Inbox:
             await asyncio.sleep(0.05)
 
 
+def rabbit(name: str, concurrency: int = 1) -> RabbitQueue:
+    return RabbitQueue(
+        services.AMQP_URL, name=name, task_name=f"{name}.run", concurrency=concurrency
+    )
+
+
 @pytest.fixture(params=["memory", "amqp"])
 async def queues(
     request: pytest.FixtureRequest,
-) -> AsyncIterator[tuple[TaskiqJobQueue, TaskiqJobQueue, Inbox]]:
+) -> AsyncIterator[tuple[TaskQueue, TaskQueue, Inbox]]:
     """(publisher, consumer, what the consumer received): one queue in-process; on RabbitMQ a
     publishing process's queue and a worker's, on a queue of this test's own."""
     inbox = Inbox()
     if request.param == "memory":
-        queue = TaskiqJobQueue.from_url("memory://")
-        await queue.start(inbox.handle, consume=True)
+        queue = InProcessQueue(name="test", concurrency=2)
+        await queue.start(inbox.handle)
         yield queue, queue, inbox
         await queue.stop()
         return
     services.need("RabbitMQ")
     name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
-    publisher = TaskiqJobQueue.from_url(services.AMQP_URL, name=name)
-    consumer = TaskiqJobQueue.from_url(services.AMQP_URL, name=name, concurrency=2)
-    await consumer.start(inbox.handle, consume=True)
-    await publisher.start(inbox.handle, consume=False)
+    publisher = rabbit(name)
+    consumer = rabbit(name, concurrency=2)
+    await consumer.start(inbox.handle)
+    await publisher.start(None)
     try:
         yield publisher, consumer, inbox
     finally:
@@ -55,7 +63,7 @@ async def queues(
 
 
 async def test_published_ids_reach_the_consumer(
-    queues: tuple[TaskiqJobQueue, TaskiqJobQueue, Inbox],
+    queues: tuple[TaskQueue, TaskQueue, Inbox],
 ) -> None:
     publisher, _, inbox = queues
     for n in range(5):
@@ -65,7 +73,7 @@ async def test_published_ids_reach_the_consumer(
 
 
 async def test_delayed_publish_arrives_after_the_delay(
-    queues: tuple[TaskiqJobQueue, TaskiqJobQueue, Inbox],
+    queues: tuple[TaskQueue, TaskQueue, Inbox],
 ) -> None:
     publisher, _, inbox = queues
     sent = time.monotonic()
@@ -74,7 +82,7 @@ async def test_delayed_publish_arrives_after_the_delay(
     assert inbox.received[0][1] - sent >= 0.9
 
 
-async def test_ping(queues: tuple[TaskiqJobQueue, TaskiqJobQueue, Inbox]) -> None:
+async def test_ping(queues: tuple[TaskQueue, TaskQueue, Inbox]) -> None:
     publisher, consumer, _ = queues
     await publisher.ping()
     await consumer.ping()
@@ -87,12 +95,8 @@ async def test_final_failures_are_dead_lettered_on_rabbitmq() -> None:
 
     services.need("RabbitMQ")
     name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
-    queue = TaskiqJobQueue.from_url(services.AMQP_URL, name=name)
-
-    async def never(_: str) -> None:
-        raise AssertionError("a publisher does not consume")
-
-    await queue.start(never, consume=False)
+    queue = rabbit(name)
+    await queue.start(None)
     try:
         await queue.dead_letter("job-1", "The image is corrupt or truncated and cannot be read.")
         conn = await aio_pika.connect(services.AMQP_URL)
@@ -104,9 +108,61 @@ async def test_final_failures_are_dead_lettered_on_rabbitmq() -> None:
             await message.ack()
         body = json.loads(message.body)
         assert body == {
-            "jobId": "job-1",
+            "id": "job-1",
+            "queue": name,
             "reason": "The image is corrupt or truncated and cannot be read.",
         }
     finally:
         await queue.stop()
         await services.delete_queues(name)
+
+
+async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slots(
+    queues: tuple[TaskQueue, TaskQueue, Inbox],
+) -> None:
+    """Slots are per queue: a second queue's items run while the first one's are all stuck (a
+    slow webhook can never hold an image job's slot)."""
+    _, consumer, inbox = queues
+    release = asyncio.Event()
+    running = 0
+    most = 0
+
+    async def stuck(item: str) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        await inbox.handle(item)
+
+    if isinstance(consumer, InProcessQueue):
+        slow = InProcessQueue(name="slow", concurrency=2)
+        fast = InProcessQueue(name="fast", concurrency=1)
+        pairs = [(slow, slow), (fast, fast)]
+    else:
+        name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
+        pairs = [(rabbit(f"{name}.slow"), rabbit(f"{name}.slow", 2)),
+                 (rabbit(f"{name}.fast"), rabbit(f"{name}.fast"))]  # fmt: skip
+    (slow_out, slow_in), (fast_out, fast_in) = pairs
+    await slow_in.start(stuck)
+    await fast_in.start(inbox.handle)
+    for started in (slow_out, fast_out):
+        if started is not slow_in and started is not fast_in:
+            await started.start(None)
+    try:
+        for n in range(5):
+            await slow_out.publish(f"slow-{n}")
+        await fast_out.publish("fast")
+        await inbox.wait_for(1)
+        assert [item for item, _ in inbox.received] == ["fast"]
+        await asyncio.sleep(0.3)
+        assert most == 2  # never more than its concurrency at once
+        release.set()
+        await inbox.wait_for(6)
+    finally:
+        release.set()
+        for queue in {id(q): q for pair in pairs for q in pair}.values():
+            await queue.stop()
+        if not isinstance(consumer, InProcessQueue):
+            await services.delete_queues(f"{name}.slow")
+            await services.delete_queues(f"{name}.fast")

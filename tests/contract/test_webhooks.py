@@ -78,8 +78,9 @@ async def test_a_public_name_that_resolves_inside_is_refused(
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
     port = canary.url.split(":")[2].split("/")[0]
+    sender = HttpxWebhookSender(ports=[int(port)])  # the port allowed: DNS alone refuses it
     with pytest.raises(Forbidden) as caught:
-        await HttpxWebhookSender().post(f"http://hooks.example.com:{port}/x", b"{}", {})
+        await sender.post(f"http://hooks.example.com:{port}/x", b"{}", {})
     assert "resolves to the internal address 127.0.0.1" in caught.value.message
     assert canary.received == []
 
@@ -91,3 +92,60 @@ async def test_redirects_are_not_followed(canary: receivers.Receiver) -> None:
     assert not result.delivered
     assert not result.retryable
     assert len(canary.received) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://93.184.216.34:8080/hook",
+        "https://93.184.216.34:22/hook",
+        "http://93.184.216.34:6379/hook",
+        "http://93.184.216.34:0/hook",
+        "http://93.184.216.34:99999/hook",
+    ],
+)
+async def test_only_the_allowed_ports(url: str) -> None:
+    with pytest.raises(Forbidden) as caught:
+        await HttpxWebhookSender().check_url(url)
+    assert caught.value.code == "unsafe_url"
+    assert "port" in caught.value.message
+    await HttpxWebhookSender().check_url("http://93.184.216.34/hook")
+    await HttpxWebhookSender().check_url("https://93.184.216.34:443/hook")
+    if ":8080/" in url:
+        await HttpxWebhookSender(ports=[80, 443, 8080]).check_url(url)
+
+
+async def test_a_huge_answer_is_never_read() -> None:
+    """The answer's status is all a sender needs: 64 MiB offered, almost nothing taken, and the
+    sender's memory does not grow with it."""
+    import tracemalloc
+
+    for receiver in receivers.misbehaving_receiver("huge"):
+        sender = HttpxWebhookSender(allow_loopback=True)
+        tracemalloc.start()
+        result = await sender.post(receiver.url, b"{}", {"Content-Type": "application/json"})
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert result.delivered
+        assert peak < 4 * 1024 * 1024, peak
+        assert receiver.sent < 16 * 1024 * 1024, receiver.sent
+
+
+@pytest.mark.parametrize("how", ["drip_head", "drip_body"])
+async def test_a_dripping_receiver_cannot_hold_the_sender(how: str) -> None:
+    """One deadline for the whole attempt, however steadily the receiver drips (httpx's own
+    timeouts are per read: a byte every half second would keep them from ever firing)."""
+    import time
+
+    for receiver in receivers.misbehaving_receiver(how):
+        sender = HttpxWebhookSender(allow_loopback=True, timeout=1.5)
+        started = time.monotonic()
+        result = await sender.post(receiver.url, b"{}", {"Content-Type": "application/json"})
+        took = time.monotonic() - started
+        assert took < 3, took  # a bound of the mechanism, not a speed: 1.5 s deadline
+        if how == "drip_head":
+            assert not result.delivered and result.retryable
+            assert result.error is not None and "1.5" in result.error
+        else:  # the head came at once: delivered, and the dripping body is never waited for
+            assert result.delivered
+            assert took < 1.5

@@ -14,7 +14,8 @@ import httpx
 import pytest
 import pyvips
 
-from pixelpress.adapters.queue_taskiq import TaskiqJobQueue
+from pixelpress.adapters.queue_rabbitmq import RabbitQueue
+from pixelpress.bootstrap import JOB_TASK
 from tests import receivers, services
 from tests.e2e.processes import Process, environment, serve, upload
 from tests.images import photo
@@ -79,12 +80,13 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
         s3_secret_access_key="test",
         queue_url=services.AMQP_URL,
         queue_name=f"pixelpress.e2e.{tag}",
+        notify_queue_name=f"pixelpress.e2e.{tag}.notifications",
         cache_url=services.REDIS_URL,
         cache_prefix=f"pixelpress-e2e-{tag}",
         secret_key=f"e2e-secret-{tag}-long-enough-for-hs256",
         rate_limit_default="100000",
         rate_limit_login="10",
-        job_stale_seconds="4",
+        job_lease_seconds="4",
         webhook_allow_loopback="true",
         notification_retry_base_seconds="0.2",
         job_sweep_seconds="1",
@@ -103,6 +105,7 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
             process.stop()
         asyncio.run(services.drop_postgres(database_url))
         asyncio.run(services.delete_queues(stack.queue_name))
+        asyncio.run(services.delete_queues(f"{stack.queue_name}.notifications"))
 
 
 def login(base: str, name: str) -> dict[str, str]:
@@ -224,12 +227,10 @@ def test_the_same_job_published_twice_runs_once(stack: Stack) -> None:
     job_id = r.json()["jobId"]
 
     async def publish_again() -> None:
-        queue = TaskiqJobQueue.from_url(services.AMQP_URL, name=stack.queue_name)
-
-        async def never(_: str) -> None:
-            raise AssertionError("a publisher does not consume")
-
-        await queue.start(never, consume=False)
+        queue = RabbitQueue(
+            services.AMQP_URL, name=stack.queue_name, task_name=JOB_TASK, concurrency=1
+        )
+        await queue.start(None)
         await queue.publish(job_id)
         await queue.publish(job_id)
         await queue.stop()

@@ -188,6 +188,10 @@ class JobOut(BaseModel):
     variantId: str
     attempts: int
     error: str | None
+    code: str | None = Field(
+        default=None,
+        description="Why it failed, for machines: worker_crashed, output_too_large, ...",
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -201,6 +205,7 @@ class JobOut(BaseModel):
             variantId=job.variant_id,
             attempts=job.attempts,
             error=job.error,
+            code=job.code,
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,

@@ -36,6 +36,27 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"
+    """This worker holds the job now, under a fresh lease."""
+    BUSY = "busy"
+    """Another worker holds a live lease on it: try again when the lease ends."""
+    CRASHED = "crashed"
+    """It was claimed its last allowed time and its worker never finished: now failed."""
+    GONE = "gone"
+    """Finished, or deleted with its image: nothing to do."""
+
+
+WORKER_CRASHED = "worker_crashed"
+CRASH_MESSAGE = "The job stopped its worker every time it ran (a crash or an out-of-memory kill)."
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    job: Job | None = None
+
+
 class JobStatus(StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
@@ -137,6 +158,8 @@ class AuthSession:
     expires_at: datetime
     current_refresh_jti: str
     revoked_at: datetime | None = None
+    persistent: bool = False
+    """Remember-me: its cookies outlive the browser session, and keep doing so when refreshed."""
 
 
 @dataclass
@@ -189,9 +212,15 @@ class Job:
     status: JobStatus
     created_at: datetime
     attempts: int = 0
+    """Claims so far: counted when a worker takes the job, so a job that kills its worker is
+    counted too."""
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    lease_until: datetime | None = None
+    """While processing: the worker holding it renews this; once past, another may take it."""
+    code: str | None = None
+    """Why it failed, for machines (`worker_crashed`, `output_too_large`, ...)."""
 
 
 @dataclass

@@ -29,8 +29,8 @@ from pixelpress.ports import (
     Clock,
     Database,
     ImageProcessor,
-    JobQueue,
     ObjectStorage,
+    TaskQueue,
     UnitOfWork,
 )
 from pixelpress.usecases.access import visible_image
@@ -90,7 +90,7 @@ async def upload_image(
     db: Database,
     storage: ObjectStorage,
     processor: ImageProcessor,
-    queue: JobQueue,
+    queue: TaskQueue,
     clock: Clock,
     limits: ImageLimits,
 ) -> tuple[ImageView, Queued | None]:
@@ -176,7 +176,7 @@ async def replace_image(
     storage: ObjectStorage,
     processor: ImageProcessor,
     cache: Cache,
-    queue: JobQueue,
+    queue: TaskQueue,
     clock: Clock,
     limits: ImageLimits,
 ) -> ImageView:

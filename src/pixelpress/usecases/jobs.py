@@ -3,19 +3,30 @@ output key is derived from (image, spec hash), and a finished job is never run a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pixelpress.domain.backoff import backoff
 from pixelpress.domain.errors import DomainError, Unavailable
-from pixelpress.domain.models import MEDIA_TYPES, Job, JobStatus, LogLevel, Variant, VariantStatus
+from pixelpress.domain.models import (
+    MEDIA_TYPES,
+    ClaimOutcome,
+    Job,
+    JobStatus,
+    LogLevel,
+    Variant,
+    VariantStatus,
+)
 from pixelpress.domain.spec import TransformSpec
-from pixelpress.ports import Clock, Database, ImageProcessor, JobQueue, ObjectStorage
+from pixelpress.ports import Clock, Database, ImageProcessor, ObjectStorage, TaskQueue
 from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
 from pixelpress.usecases.renditions import find_rendition, source_for
-from pixelpress.usecases.transforms import watermark_bytes
+from pixelpress.usecases.transforms import publish_after_commit, watermark_bytes
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +40,13 @@ class JobRunner:
     storage: ObjectStorage
     processor: ImageProcessor
     clock: Clock
-    queue: JobQueue
-    stale_seconds: int
+    queue: TaskQueue
+    """Image jobs."""
+    notices: TaskQueue
+    """Notifications, handed on when a job ends."""
+    lease_seconds: float
+    """How long a claim holds a job without being renewed; the running worker renews it every
+    third of that. A worker that dies stops renewing, and another takes the job once it ends."""
     max_attempts: int
     retry_base_seconds: float = 2.0
     orphaned_before: datetime | None = None
@@ -38,11 +54,8 @@ class JobRunner:
     def retry_delay(self, attempts: int) -> float:
         return backoff(self.retry_base_seconds, attempts, cap=300)
 
-    def stale_before(self) -> datetime:
-        limit = self.clock.now() - timedelta(seconds=self.stale_seconds)
-        if self.orphaned_before is not None and self.orphaned_before > limit:
-            return self.orphaned_before
-        return limit
+    def lease_from(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease_seconds)
 
 
 async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
@@ -50,31 +63,46 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
     do (already finished, being run elsewhere, or its image is gone). Never raises for a job's
     own failure: that is recorded on the job."""
     now = runner.clock.now()
+    variant = image = None
     async with runner.db.unit_of_work() as uow:
-        job = await uow.jobs.claim(job_id, now=now, stale_before=runner.stale_before())
-        if job is None:
-            return None
-        variant = await uow.variants.get(job.variant_id)
-        image = await uow.images.get(job.image_id)
+        claim = await uow.jobs.claim(
+            job_id, now=now, lease_until=runner.lease_from(now), max_attempts=runner.max_attempts
+        )
+        job = claim.job
+        if claim.outcome is ClaimOutcome.CLAIMED and job is not None:
+            variant = await uow.variants.get(job.variant_id)
+            image = await uow.images.get(job.image_id)
         await uow.commit()
+    if claim.outcome is ClaimOutcome.BUSY and job is not None and job.lease_until is not None:
+        # Held by another worker, maybe one that just died (its message came back to us at
+        # once): look again when its lease ends.
+        wait = (job.lease_until - now).total_seconds() + 1
+        await publish_after_commit(runner.queue, job.id, delay=max(1.0, wait))
+        return None
+    if claim.outcome is ClaimOutcome.CRASHED and job is not None:
+        log.error("job %s killed its worker %d times: failed", job.id, job.attempts)
+        return await _finish(job, runner, JobStatus.FAILED, error=job.error, code=job.code)
+    if claim.outcome is not ClaimOutcome.CLAIMED or job is None:
+        return None
     if variant is None or image is None:
         return None
     try:
-        if variant.status is not VariantStatus.READY or not await runner.storage.exists(
-            variant.storage_key
-        ):
-            spec = TransformSpec.from_canonical(variant.spec)
-            watermark = await watermark_bytes(spec, db=runner.db, storage=runner.storage)
-            async with runner.db.unit_of_work(readonly=True) as uow:
-                rendition = await find_rendition(uow, image)
-            source = await source_for(image, spec, rendition, storage=runner.storage)
-            rendered = await runner.processor.render(source, spec, watermark=watermark)
-            await runner.storage.put(
-                variant.storage_key, rendered.data, media_type=MEDIA_TYPES[rendered.format]
-            )
-            variant.width, variant.height = rendered.width, rendered.height
-            variant.flattened = rendered.flattened
-            variant.size = len(rendered.data)
+        async with _lease_kept(job, runner):
+            if variant.status is not VariantStatus.READY or not await runner.storage.exists(
+                variant.storage_key
+            ):
+                spec = TransformSpec.from_canonical(variant.spec)
+                watermark = await watermark_bytes(spec, db=runner.db, storage=runner.storage)
+                async with runner.db.unit_of_work(readonly=True) as uow:
+                    rendition = await find_rendition(uow, image)
+                source = await source_for(image, spec, rendition, storage=runner.storage)
+                rendered = await runner.processor.render(source, spec, watermark=watermark)
+                await runner.storage.put(
+                    variant.storage_key, rendered.data, media_type=MEDIA_TYPES[rendered.format]
+                )
+                variant.width, variant.height = rendered.width, rendered.height
+                variant.flattened = rendered.flattened
+                variant.size = len(rendered.data)
         variant.status = VariantStatus.READY
         return await _finish(job, runner, JobStatus.PROCESSED, variant=variant)
     except Unavailable as exc:
@@ -83,16 +111,51 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             async with runner.db.unit_of_work() as uow:
                 await uow.jobs.requeue(job.id, exc.message)
                 await uow.commit()
-            await runner.queue.publish(job.id, delay=runner.retry_delay(job.attempts))
+            await publish_after_commit(runner.queue, job.id, delay=runner.retry_delay(job.attempts))
             return JobStatus.QUEUED
-        return await _finish(job, runner, JobStatus.FAILED, error=exc.message)
+        return await _finish(job, runner, JobStatus.FAILED, error=exc.message, code=exc.code)
     except DomainError as exc:
-        return await _finish(job, runner, JobStatus.FAILED, error=exc.message)
+        return await _finish(job, runner, JobStatus.FAILED, error=exc.message, code=exc.code)
     except Exception:
         log.exception("job %s failed unexpectedly", job.id)
         return await _finish(
-            job, runner, JobStatus.FAILED, error="Internal error while rendering the image."
+            job,
+            runner,
+            JobStatus.FAILED,
+            error="Internal error while rendering the image.",
+            code="internal_error",
         )
+
+
+@contextlib.asynccontextmanager
+async def _lease_kept(job: Job, runner: JobRunner) -> AsyncIterator[None]:
+    """Renews the job's lease every third of its length while the body runs: the heartbeat
+    that tells other workers this one is alive."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(runner.lease_seconds / 3)
+            try:
+                async with runner.db.unit_of_work() as uow:
+                    kept = await uow.jobs.renew(
+                        job.id,
+                        attempt=job.attempts,
+                        lease_until=runner.lease_from(runner.clock.now()),
+                    )
+                    await uow.commit()
+            except Unavailable:
+                continue  # the database is away: the lease may lapse, and the job run twice
+            if not kept:
+                log.warning("job %s: lease lost to another worker", job.id)
+                return
+
+    heart = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        heart.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heart
 
 
 async def _finish(
@@ -102,6 +165,7 @@ async def _finish(
     *,
     variant: Variant | None = None,
     error: str | None = None,
+    code: str | None = None,
 ) -> JobStatus:
     """Records the outcome; `variant` is the rendered variant to store with a success."""
     async with runner.db.unit_of_work() as uow:
@@ -116,8 +180,8 @@ async def _finish(
         elif status is JobStatus.FAILED and current.status is not VariantStatus.READY:
             current.status = VariantStatus.FAILED
             await uow.variants.update(current)
-        await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error)
-        outcome = replace(job, status=status, error=error)
+        await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error, code=code)
+        outcome = replace(job, status=status, error=error, code=code)
         notifications = await notify_job_outcome(uow, outcome, runner.clock)
         if status is JobStatus.FAILED:
             await record_event(
@@ -127,25 +191,36 @@ async def _finish(
                 clock=runner.clock,
                 user_id=job.owner_id,
                 image_id=job.image_id,
-                context={"jobId": job.id, "attempts": job.attempts},
+                context={"jobId": job.id, "attempts": job.attempts, "code": code},
             )
         await uow.commit()
     for notification_id in notifications:
-        await hand_on(runner.queue, notification_id)
+        await hand_on(runner.notices, notification_id)
     if status is JobStatus.FAILED:
-        await runner.queue.dead_letter(job.id, error or "failed")
+        try:
+            await runner.queue.dead_letter(job.id, error or "failed")
+        except Unavailable:  # the job row says `failed` with its reason: that is the record
+            log.warning("job %s failed for good; its dead-letter copy was not sent", job.id)
     return status
 
 
 async def republish_unfinished(*, runner: JobRunner) -> int:
-    """Publishes again every job left queued, or stale in processing. Safe to call any time:
-    a job delivered twice is claimed once."""
-    stale = runner.stale_before()
-    async with runner.db.unit_of_work(readonly=True) as uow:
-        ids = await uow.jobs.unfinished(stale_before=stale)
-        lost = await uow.notifications.never_handed_on(before=stale)
+    """Publishes again every job left queued, or processing under a lease that ended (its
+    worker died). Safe to call any time: a job delivered twice is claimed once."""
+    now = runner.clock.now()
+    # Notifications are handed on right after the commit that makes them; one still untried a
+    # lease's length later was lost on the way (or, in process, when the process stopped).
+    handed_by = now - timedelta(seconds=runner.lease_seconds)
+    if runner.orphaned_before is not None:
+        handed_by = max(handed_by, runner.orphaned_before)
+    async with runner.db.unit_of_work() as uow:
+        if runner.orphaned_before is not None:
+            await uow.jobs.expire_leases(started_before=runner.orphaned_before)
+        ids = await uow.jobs.unfinished(now=now)
+        lost = await uow.notifications.never_handed_on(before=handed_by)
+        await uow.commit()
     for job_id in ids:
-        await runner.queue.publish(job_id)
+        await publish_after_commit(runner.queue, job_id)
     for notification_id in lost:
-        await hand_on(runner.queue, notification_id)
+        await hand_on(runner.notices, notification_id)
     return len(ids)

@@ -1,4 +1,4 @@
-"""Notifications: preferences, sending (by hand or when a job ends), delivery with retries."""
+"""Notifications: preferences, sending (by hand or when a job ends), with retries."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pixelpress.ports import (
     Database,
     Email,
     EmailSender,
-    JobQueue,
+    TaskQueue,
     UnitOfWork,
     WebhookSender,
 )
@@ -37,11 +37,12 @@ MAX_MESSAGE = 2000
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """What delivering needs."""
+class Notifier:
+    """What sending notifications needs. `queue` is the notification queue (its own consumers:
+    a slow receiver never holds an image job's slot)."""
 
     db: Database
-    queue: JobQueue
+    queue: TaskQueue
     email: EmailSender
     webhooks: WebhookSender
     clock: Clock
@@ -108,7 +109,7 @@ async def send_notification(
     kind: NotificationType,
     image_id: str | None,
     db: Database,
-    queue: JobQueue,
+    queue: TaskQueue,
     clock: Clock,
 ) -> Notification:
     """A notification asked for by hand: to oneself, or to anyone by an admin."""
@@ -163,10 +164,10 @@ async def notify_job_outcome(uow: UnitOfWork, job: Job, clock: Clock) -> list[st
     return created
 
 
-async def hand_on(queue: JobQueue, notification_id: str) -> None:
-    # Delivery is at least once: receivers deduplicate by X-Pixelpress-Id.
+async def hand_on(queue: TaskQueue, notification_id: str) -> None:
+    # At least once: receivers deduplicate by X-Pixelpress-Id (emails by their Message-ID).
     with contextlib.suppress(Unavailable):  # the row stays pending; the sweep hands it on
-        await queue.deliver(notification_id)
+        await queue.publish(notification_id)
 
 
 def webhook_body(notification: Notification) -> bytes:
@@ -191,10 +192,10 @@ def sign_webhook(secret: str, notification_id: str, timestamp: int, body: bytes)
     return "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-async def deliver(notification_id: str, *, delivery: Delivery) -> NotificationStatus | None:
-    """One delivery attempt. Retryable failures are tried again later with back-off; the last
-    attempt's failure marks the notification failed. None: nothing to do."""
-    async with delivery.db.unit_of_work() as uow:
+async def notify(notification_id: str, *, notifier: Notifier) -> NotificationStatus | None:
+    """One attempt at sending a notification. Retryable failures are tried again later with
+    back-off; the last attempt's failure marks the notification failed. None: nothing to do."""
+    async with notifier.db.unit_of_work() as uow:
         notification = await uow.notifications.get(notification_id)
         if notification is None or notification.status is not NotificationStatus.PENDING:
             return None
@@ -204,24 +205,24 @@ async def deliver(notification_id: str, *, delivery: Delivery) -> NotificationSt
         await uow.commit()
     if user is None:
         return None
-    retry, error = await _attempt(notification, user, delivery)
+    retry, error = await _attempt(notification, user, notifier)
     notification.last_error = error
     if error is None:
         notification.status = NotificationStatus.SENT
-        notification.sent_at = delivery.clock.now()
-    elif not retry or notification.attempts >= delivery.max_attempts:
+        notification.sent_at = notifier.clock.now()
+    elif not retry or notification.attempts >= notifier.max_attempts:
         notification.status = NotificationStatus.FAILED
-    async with delivery.db.unit_of_work() as uow:
+    async with notifier.db.unit_of_work() as uow:
         await uow.notifications.update(notification)
         await uow.commit()
     if notification.status is NotificationStatus.PENDING:
-        await delivery.queue.deliver(
-            notification.id, delay=delivery.retry_delay(notification.attempts)
+        await notifier.queue.publish(
+            notification.id, delay=notifier.retry_delay(notification.attempts)
         )
     return notification.status
 
 
-async def _attempt(notification: Notification, user: User, d: Delivery) -> tuple[bool, str | None]:
+async def _attempt(notification: Notification, user: User, d: Notifier) -> tuple[bool, str | None]:
     """(worth retrying, error or None when delivered)."""
     if notification.type is NotificationType.EMAIL:
         subject = {

@@ -19,7 +19,7 @@ from pixelpress.domain.models import (
     VariantStatus,
 )
 from pixelpress.domain.spec import TransformSpec, plan
-from pixelpress.ports import Clock, Database, JobQueue, ObjectStorage, UnitOfWork
+from pixelpress.ports import Clock, Database, ObjectStorage, TaskQueue, UnitOfWork
 from pixelpress.usecases.access import may_see, visible_image
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ async def request_transform(
     *,
     user: User,
     db: Database,
-    queue: JobQueue,
+    queue: TaskQueue,
     clock: Clock,
     limits: ImageLimits,
 ) -> Queued:
@@ -144,11 +144,11 @@ async def request_transform(
     return queued
 
 
-async def publish_after_commit(queue: JobQueue, job_id: str) -> None:
+async def publish_after_commit(queue: TaskQueue, job_id: str, *, delay: float = 0) -> None:
     """The job row is committed, so the work is safe: if the broker is down now, the periodic
     sweep publishes it later. The request still succeeds."""
     try:
-        await queue.publish(job_id)
+        await queue.publish(job_id, delay=delay)
     except Unavailable:
         log.warning("job %s not published now; the sweep will publish it", job_id)
 

@@ -23,7 +23,11 @@ from pixelpress.adapters.sql.tables import (
 )
 from pixelpress.domain.errors import Conflict
 from pixelpress.domain.models import (
+    CRASH_MESSAGE,
+    WORKER_CRASHED,
     AuthSession,
+    Claim,
+    ClaimOutcome,
     Image,
     ImageFormat,
     Job,
@@ -328,45 +332,99 @@ class SqlJobs:
             found[row.image_id].append(_job(row))
         return found
 
-    async def claim(self, job_id: str, *, now: datetime, stale_before: datetime) -> Job | None:
-        # One atomic UPDATE ... RETURNING: safe on SQLite (no SKIP LOCKED) and PostgreSQL alike.
-        query = (
+    async def claim(
+        self, job_id: str, *, now: datetime, lease_until: datetime, max_attempts: int
+    ) -> Claim:
+        # One atomic UPDATE ... RETURNING each: safe on SQLite (no SKIP LOCKED) and PostgreSQL.
+        expired = and_(jobs.c.status == JobStatus.PROCESSING, jobs.c.lease_until < now)
+        crashed = (
             update(jobs)
-            .where(jobs.c.id == job_id, _claimable(stale_before))
-            .values(status=JobStatus.PROCESSING, started_at=now, attempts=jobs.c.attempts + 1)
+            .where(jobs.c.id == job_id, expired, jobs.c.attempts >= max_attempts)
+            .values(
+                status=JobStatus.FAILED,
+                code=WORKER_CRASHED,
+                error=CRASH_MESSAGE,
+                finished_at=now,
+                lease_until=None,
+            )
             .returning(*jobs.c)
         )
-        row = (await self._c.execute(query)).first()
-        return _job(row) if row else None
+        if row := (await self._c.execute(crashed)).first():
+            return Claim(ClaimOutcome.CRASHED, _job(row))
+        take = (
+            update(jobs)
+            .where(jobs.c.id == job_id, or_(jobs.c.status == JobStatus.QUEUED, expired))
+            .values(
+                status=JobStatus.PROCESSING,
+                started_at=now,
+                lease_until=lease_until,
+                attempts=jobs.c.attempts + 1,
+            )
+            .returning(*jobs.c)
+        )
+        if row := (await self._c.execute(take)).first():
+            return Claim(ClaimOutcome.CLAIMED, _job(row))
+        current = await self.get(job_id)
+        if current is None or current.status.finished:
+            return Claim(ClaimOutcome.GONE, current)
+        return Claim(ClaimOutcome.BUSY, current)
+
+    async def renew(self, job_id: str, *, attempt: int, lease_until: datetime) -> bool:
+        result = await self._c.execute(
+            update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.status == JobStatus.PROCESSING,
+                jobs.c.attempts == attempt,
+            )
+            .values(lease_until=lease_until)
+        )
+        return bool(result.rowcount == 1)
 
     async def finish(
-        self, job_id: str, status: JobStatus, *, now: datetime, error: str | None = None
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        now: datetime,
+        error: str | None = None,
+        code: str | None = None,
     ) -> None:
         await self._c.execute(
             update(jobs)
             .where(jobs.c.id == job_id)
-            .values(status=status, finished_at=now, error=error)
+            .values(status=status, finished_at=now, error=error, code=code, lease_until=None)
         )
 
     async def requeue(self, job_id: str, error: str) -> None:
         await self._c.execute(
             update(jobs)
             .where(jobs.c.id == job_id)
-            .values(status=JobStatus.QUEUED, started_at=None, error=error)
+            .values(status=JobStatus.QUEUED, started_at=None, lease_until=None, error=error)
         )
+
+    async def expire_leases(self, *, started_before: datetime) -> int:
+        result = await self._c.execute(
+            update(jobs)
+            .where(jobs.c.status == JobStatus.PROCESSING, jobs.c.started_at < started_before)
+            .values(lease_until=started_before)
+        )
+        return int(result.rowcount)
 
     async def count_by_status(self) -> dict[JobStatus, int]:
         query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
         found = {JobStatus(s): int(n) for s, n in (await self._c.execute(query)).all()}
         return {status: found.get(status, 0) for status in JobStatus}
 
-    async def unfinished(self, *, stale_before: datetime) -> list[str]:
-        query = select(jobs.c.id).where(_claimable(stale_before)).order_by(jobs.c.created_at)
+    async def unfinished(self, *, now: datetime) -> list[str]:
+        query = (
+            select(jobs.c.id)
+            .where(
+                or_(
+                    jobs.c.status == JobStatus.QUEUED,
+                    and_(jobs.c.status == JobStatus.PROCESSING, jobs.c.lease_until < now),
+                )
+            )
+            .order_by(jobs.c.created_at)
+        )
         return list((await self._c.execute(query)).scalars())
-
-
-def _claimable(stale_before: datetime) -> Any:
-    return or_(
-        jobs.c.status == JobStatus.QUEUED,
-        and_(jobs.c.status == JobStatus.PROCESSING, jobs.c.started_at < stale_before),
-    )

@@ -82,6 +82,7 @@ auth_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("persistent", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 images = Table(
@@ -136,8 +137,11 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("code", String(64), nullable=True),
 )
 Index("ix_jobs_status_started", jobs.c.status, jobs.c.started_at)
+Index("ix_jobs_status_lease", jobs.c.status, jobs.c.lease_until)
 
 logs = Table(
     "logs",

@@ -26,7 +26,7 @@ async def set_preferences(
         email=body.email,
         webhook_url=body.webhookUrl,
         db=services.db,
-        webhooks=services.delivery.webhooks,
+        webhooks=services.notifier.webhooks,
     )
     return PreferencesOut(
         email=prefs.email, webhookUrl=prefs.webhook_url, webhookSecret=prefs.webhook_secret
@@ -42,7 +42,7 @@ async def send(body: SendIn, user: CurrentUser, services: ServicesDep) -> SentOu
         kind=body.notificationType,
         image_id=body.imageId,
         db=services.db,
-        queue=services.queue,
+        queue=services.notices,
         clock=services.clock,
     )
     return SentOut(message="Notification sent successfully.", notificationId=sent.id)
