@@ -4,12 +4,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pyvips
 
 from pixelpress.bootstrap import Services
 from pixelpress.settings import Settings
 from tests.api.helpers import assert_error, register, upload
 from tests.conftest import make_settings
-from tests.images import photo, png_declaring
+from tests.images import bigtiff_declaring, photo, png_declaring
 
 
 def stored_files(settings: Settings) -> list[Path]:
@@ -104,8 +105,14 @@ async def test_delete_removes_rows_and_blobs(client: httpx.AsyncClient, services
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", "application/pdf", 415, None),
         (b"<html><body>hi</body></html>", "text/html", 415, None),
         (png_declaring(100_000, 100_000), "image/png", 413, None),
+        (bigtiff_declaring(100_000, 100_000), "image/tiff", 413, None),
+        (b"II+\x00" + bytes(range(256)), "image/tiff", 400, "invalid_image"),
+        (b"MM\x00*" + bytes(range(256)), "image/tiff", 400, "invalid_image"),
     ],
-    ids=["empty", "truncated", "random", "svg", "pdf", "html", "bomb"],
+    ids=[
+        *("empty", "truncated", "random", "svg", "pdf", "html", "bomb", "bigtiff-bomb"),
+        *("bigtiff-magic-only", "tiff-magic-only"),
+    ],
 )
 async def test_bad_uploads_are_refused_and_leave_nothing(
     client: httpx.AsyncClient,
@@ -128,6 +135,19 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
     assert_error(raw, expected)
     assert stored_files(services.settings) == []
     assert (await client.get("/api/v1/images", headers=headers)).json()["total"] == 0
+
+
+async def test_a_bigtiff_is_accepted_and_renders_its_pixels(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+    r = await upload(client, headers, photo(120, 90, ".tif", bigtiff=True))
+    assert r.status_code == 201, r.text
+    image = r.json()["image"]
+    assert (image["format"], image["width"], image["height"]) == ("tiff", 120, 90)
+    rendered = await client.get(f"/api/v1/images/{image['id']}/render?format=png", headers=headers)
+    assert rendered.status_code == 200, rendered.text
+    got = pyvips.Image.new_from_buffer(rendered.content, "")
+    made = pyvips.Image.new_from_buffer(photo(120, 90, ".png"), "")
+    assert (got - made).abs().max() == 0
 
 
 async def test_unsupported_type_lists_accepted_ones(client: httpx.AsyncClient) -> None:

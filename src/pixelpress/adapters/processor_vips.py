@@ -48,6 +48,8 @@ MAGIC: list[tuple[bytes, ImageFormat]] = [
     (b"GIF89a", ImageFormat.GIF),
     (b"II*\x00", ImageFormat.TIFF),
     (b"MM\x00*", ImageFormat.TIFF),
+    (b"II+\x00", ImageFormat.TIFF),  # BigTIFF: 64-bit offsets, the same pages and tags
+    (b"MM\x00+", ImageFormat.TIFF),
 ]
 AVIF_BRANDS = (b"avif", b"avis")
 LOADERS = {
@@ -129,10 +131,14 @@ def _orientation(image: Any) -> int:
     return int(image.get("orientation")) if image.get_typeof("orientation") else 1
 
 
+def _pages(header: Any) -> int:
+    return int(header.get("n-pages")) if header.get_typeof("n-pages") else 1
+
+
 def _declared(header: Any, fmt: ImageFormat) -> tuple[int, int, int]:
     """Width and height of one frame as displayed, and the frame count (only animations have
     frames), from a header opened at its first frame."""
-    frames = int(header.get("n-pages")) if fmt in ANIMATED and header.get_typeof("n-pages") else 1
+    frames = _pages(header) if fmt in ANIMATED else 1
     if _orientation(header) in (5, 6, 7, 8):
         return header.height, header.width, frames
     return header.width, header.height, frames
@@ -304,6 +310,10 @@ class VipsImageProcessor:
             raise _too_large("pixel count", limits.max_pixels, width * height)
         if frames > limits.max_frames:
             raise _too_large("frame count", limits.max_frames, frames)
+        # A TIFF's further pages are never decoded (its first is the image), but a file of
+        # thousands of them is refused all the same, by the frame limit.
+        if fmt is ImageFormat.TIFF and _pages(header) > limits.max_frames:
+            raise _too_large("page count", limits.max_frames, _pages(header))
         return width, height, frames
 
     def _clean(self, path: Path, fmt: ImageFormat, image: Any, frames: int) -> bytes:
