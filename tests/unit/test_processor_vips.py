@@ -489,6 +489,8 @@ async def test_a_tiff_of_too_many_pages_is_refused(tmp_path: Path) -> None:
         with pytest.raises(TooLarge) as caught:
             await strict.ingest(write(tmp_path, pages.tiffsave_buffer(bigtiff=big)))
         assert (caught.value.details["limit"], caught.value.details["actual"]) == (2, 3)
+        assert caught.value.code == "too_many_frames"
+        assert caught.value.details["what"] == "page count"
     two = pages.crop(0, 0, 20, 20)
     two.set_type(pyvips.GValue.gint_type, "page-height", 10)
     ingested = await strict.ingest(write(tmp_path, two.tiffsave_buffer(bigtiff=True)))
@@ -614,7 +616,7 @@ async def test_ingest_refusals(processor: VipsImageProcessor, tmp_path: Path) ->
         (b"%PDF-1.4 hello", UnsupportedMedia, "unsupported_media_type"),
         (b"<!doctype html><p>x", UnsupportedMedia, "unsupported_media_type"),
         (heic, UnsupportedMedia, "unsupported_media_type"),
-        (png_declaring(100_000, 100_000), TooLarge, "image_too_large"),
+        (png_declaring(100_000, 100_000), TooLarge, "edge_too_long"),
     ]
     for data, error, code in cases:
         with pytest.raises(error) as caught:
@@ -629,15 +631,18 @@ async def test_ingest_limits_edges_pixels_frames_and_bytes(tmp_path: Path) -> No
         ImageLimits(max_edge=100, max_pixels=5_000, max_frames=2, max_bytes=50_000), threads=1
     )
     cases = [
-        (photo(120, 10, ".png"), 100, 120),
-        (photo(90, 90, ".png"), 5_000, 8_100),
-        (animation([30, 130, 230]), 2, 3),
-        (b"\xff\xd8\xff" + b"\x00" * 60_000, 50_000, 60_003),
+        (photo(120, 10, ".png"), "edge_too_long", 100, 120),
+        (photo(90, 90, ".png"), "too_many_pixels", 5_000, 8_100),
+        (animation([30, 130, 230]), "too_many_frames", 2, 3),
+        (animation([30, 130, 230], ".webp"), "too_many_frames", 2, 3),
+        (b"\xff\xd8\xff" + b"\x00" * 60_000, "file_too_large", 50_000, 60_003),
     ]
-    for data, limit, actual in cases:
+    for data, code, limit, actual in cases:
         with pytest.raises(TooLarge) as caught:
             await strict.ingest(write(tmp_path, data))
+        assert caught.value.code == code
         assert caught.value.details | {"what": ""} == {"limit": limit, "actual": actual, "what": ""}
+        assert str(limit) in caught.value.message
     bomb = png_declaring(100_000, 100_000)
     with pytest.raises(TooLarge) as caught:
         await VipsImageProcessor(ImageLimits(), threads=1).ingest(write(tmp_path, bomb))

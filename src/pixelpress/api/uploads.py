@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from pixelpress.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
+from pixelpress.domain.limits import Limit
 from pixelpress.domain.models import MEDIA_TYPES
 from pixelpress.usecases.images import Upload
 
@@ -37,7 +38,7 @@ class Received:
 def _too_large(limit: int) -> TooLarge:
     return TooLarge(
         f"The image is larger than the limit of {limit} bytes.",
-        code="file_too_large",
+        code=Limit.BYTES,
         details={"limit": limit},
     )
 
