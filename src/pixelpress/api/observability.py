@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixelpress.adapters.metrics_prometheus import Metrics
 from pixelpress.api.errors import internal_error
+from pixelpress.domain.redact import redact_text
 
 logger = logging.getLogger(__name__)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -27,10 +28,42 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+STANDARD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Credentials out of every record the handler writes, whoever logged it (aio-pika,
+    taskiq, uvicorn and SQLAlchemy log URLs too): the message with its arguments, the
+    traceback and any extra field, each through `redact_text`. The record is rewritten in
+    place (formatted message, traceback as text), so every formatter prints the clean text."""
+
+    _tracebacks = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: show both, cleaned
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact_text(message), ()
+        if record.exc_info:
+            record.exc_text = self._tracebacks.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        for name, value in list(vars(record).items()):
+            if name not in STANDARD_FIELDS and isinstance(value, str):
+                setattr(record, name, redact_text(value))
+        return True
+
+
 def configure_logging(level: str, fmt: str) -> None:
-    """One handler on stdout for everything (uvicorn's loggers included)."""
+    """One handler on stdout for everything (uvicorn's loggers included), which never writes a
+    password or a token (see RedactSecretsFilter)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactSecretsFilter())
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(
