@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pixelpress.domain.models import ImageLimits
@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # operations
     log_format: str = "json"
     """`json` (one object a line, with the request id) or `text`."""
+    metrics_token: SecretStr = SecretStr("")
+    """Empty: /metrics is public. Else it answers only `Authorization: Bearer <this token>`."""
 
     # rate limits: requests per minute
     rate_limit_default: int = 100
