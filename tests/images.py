@@ -35,3 +35,29 @@ def png_declaring(width: int, height: int) -> bytes:
 def pixel(data: bytes, x: int, y: int) -> list[float]:
     image = pyvips.Image.new_from_buffer(data, "")
     return list(image.getpoint(x, y))
+
+
+def bigtiff_declaring(width: int, height: int, *, big_endian: bool = False) -> bytes:
+    """A BigTIFF header and one IFD declaring a `width` x `height` grey image, with no pixels."""
+    entries = [
+        (256, 4, width),  # ImageWidth, LONG
+        (257, 4, height),  # ImageLength
+        (258, 3, 8),  # BitsPerSample, SHORT
+        (259, 3, 1),  # Compression: none
+        (262, 3, 1),  # PhotometricInterpretation: black is zero
+        (273, 16, 0),  # StripOffsets, LONG8
+        (277, 3, 1),  # SamplesPerPixel
+        (278, 4, height),  # RowsPerStrip
+        (279, 16, width * height),  # StripByteCounts, LONG8
+    ]
+    order = ">" if big_endian else "<"
+    ifd = struct.pack(f"{order}Q", len(entries))
+    for tag, kind, value in entries:
+        # a value narrower than its slot sits in the slot's first bytes, in either byte order
+        size = {3: "H", 4: "I", 16: "Q"}[kind]
+        slot = struct.pack(f"{order}{size}", value).ljust(8, b"\x00")
+        ifd += struct.pack(f"{order}HHQ", tag, kind, 1) + slot
+    # byte order, 43, then the offset size (8), a zero, and the first IFD's offset (16)
+    magic = b"MM" if big_endian else b"II"
+    header = magic + struct.pack(f"{order}HHHQ", 43, 8, 0, 16)
+    return header + ifd + struct.pack(f"{order}Q", 0)

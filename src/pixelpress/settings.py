@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pixelpress.domain.models import ImageLimits
+from pixelpress.domain.redact import MASK, redact_url
+
+# Names of secret fields (secret_key, url_signing_keys, s3_access_key_id, a future *_token),
+# not of their settings (access_token_minutes).
+SECRET_FIELD = re.compile(r"(password|passwd|token|keys?|key_id)$|secret")
 
 
 class Settings(BaseSettings):
@@ -100,6 +107,8 @@ class Settings(BaseSettings):
     # operations
     log_format: str = "json"
     """`json` (one object a line, with the request id) or `text`."""
+    metrics_token: SecretStr = SecretStr("")
+    """Empty: /metrics is public. Else it answers only `Authorization: Bearer <this token>`."""
 
     # rate limits: requests per minute
     rate_limit_default: int = 100
@@ -107,6 +116,17 @@ class Settings(BaseSettings):
     rate_limit_transform: int = 30
     rate_limit_upload: int = 30
     trusted_proxies: list[str] = Field(default_factory=list)
+
+    def __repr_args__(self) -> Any:
+        """What repr() and str() show: secret fields masked, passwords out of every URL, so a
+        settings dump in a log or a traceback gives nothing away."""
+        for name, value in super().__repr_args__():
+            if name and SECRET_FIELD.search(name) and value:
+                yield name, MASK
+            elif isinstance(value, str):
+                yield name, redact_url(value)
+            else:
+                yield name, value
 
     @property
     def limits(self) -> ImageLimits:

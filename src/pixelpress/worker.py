@@ -8,6 +8,7 @@ import logging
 import signal
 
 from pixelpress.bootstrap import ProcessRole, build_services
+from pixelpress.domain.redact import redact_url
 from pixelpress.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ async def run_worker(settings: Settings, *, concurrency: int) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with build_services(settings, role=ProcessRole.WORKER, concurrency=concurrency):
-        log.info("worker consuming %s with concurrency %d", settings.queue_url, concurrency)
+        queue = redact_url(settings.queue_url)
+        log.info("worker consuming %s with concurrency %d", queue, concurrency)
         await stop.wait()
         log.info("worker stopping: finishing jobs in flight")

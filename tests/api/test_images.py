@@ -4,12 +4,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pyvips
 
 from pixelpress.bootstrap import Services
 from pixelpress.settings import Settings
 from tests.api.helpers import assert_error, drain, register, upload
 from tests.conftest import make_settings
-from tests.images import photo, png_declaring
+from tests.images import bigtiff_declaring, photo, png_declaring
 
 
 def stored_files(settings: Settings) -> list[Path]:
@@ -103,9 +104,15 @@ async def test_delete_removes_rows_and_blobs(client: httpx.AsyncClient, services
         ),
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", "application/pdf", 415, None),
         (b"<html><body>hi</body></html>", "text/html", 415, None),
-        (png_declaring(100_000, 100_000), "image/png", 413, None),
+        (png_declaring(100_000, 100_000), "image/png", 413, "edge_too_long"),
+        (bigtiff_declaring(100_000, 100_000), "image/tiff", 413, "edge_too_long"),
+        (b"II+\x00" + bytes(range(256)), "image/tiff", 400, "invalid_image"),
+        (b"MM\x00*" + bytes(range(256)), "image/tiff", 400, "invalid_image"),
     ],
-    ids=["empty", "truncated", "random", "svg", "pdf", "html", "bomb"],
+    ids=[
+        *("empty", "truncated", "random", "svg", "pdf", "html", "bomb", "bigtiff-bomb"),
+        *("bigtiff-magic-only", "tiff-magic-only"),
+    ],
 )
 async def test_bad_uploads_are_refused_and_leave_nothing(
     client: httpx.AsyncClient,
@@ -130,6 +137,19 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
     assert (await client.get("/api/v1/images", headers=headers)).json()["total"] == 0
 
 
+async def test_a_bigtiff_is_accepted_and_renders_its_pixels(client: httpx.AsyncClient) -> None:
+    headers = await register(client)
+    r = await upload(client, headers, photo(120, 90, ".tif", bigtiff=True))
+    assert r.status_code == 201, r.text
+    image = r.json()["image"]
+    assert (image["format"], image["width"], image["height"]) == ("tiff", 120, 90)
+    rendered = await client.get(f"/api/v1/images/{image['id']}/render?format=png", headers=headers)
+    assert rendered.status_code == 200, rendered.text
+    got = pyvips.Image.new_from_buffer(rendered.content, "")
+    made = pyvips.Image.new_from_buffer(photo(120, 90, ".png"), "")
+    assert (got - made).abs().max() == 0
+
+
 async def test_unsupported_type_lists_accepted_ones(client: httpx.AsyncClient) -> None:
     headers = await register(client)
     r = await client.post(
@@ -147,7 +167,9 @@ async def test_limits_are_enforced_with_the_limit_stated(tmp_path: Path) -> None
     from pixelpress.api.app import create_app
     from pixelpress.bootstrap import build_services
 
-    settings = make_settings(tmp_path, max_upload_bytes=20_000, max_edge=500, max_pixels=100_000)
+    settings = make_settings(
+        tmp_path, max_upload_bytes=20_000, max_edge=500, max_pixels=100_000, max_frames=3
+    )
     async with build_services(settings) as services:
         app = create_app(services=services)
         transport = httpx.ASGITransport(app=app)
@@ -163,9 +185,34 @@ async def test_limits_are_enforced_with_the_limit_stated(tmp_path: Path) -> None
             multipart = await upload(client, headers, big)
             assert_error(multipart, 413)
             wide = await upload(client, headers, photo(600, 50))
-            body = assert_error(wide, 413)
+            body = assert_error(wide, 413, "edge_too_long")
             assert body["details"]["limit"] == 500  # type: ignore[index]
+            many = await upload(client, headers, pyvips.Image.black(400, 300).pngsave_buffer())
+            body = assert_error(many, 413, "too_many_pixels")
+            assert body["details"]["limit"] == 100_000  # type: ignore[index]
+            levels = [pyvips.Image.black(8, 8) + level for level in (0, 60, 120, 180)]
+            frames = pyvips.Image.arrayjoin(levels, across=1).cast("uchar")
+            frames.set_type(pyvips.GValue.gint_type, "page-height", 8)
+            animated = await upload(client, headers, frames.gifsave_buffer())
+            body = assert_error(animated, 413, "too_many_frames")
+            assert body["details"] == {"limit": 3, "actual": 4, "what": "frame count"}
+            assert "3" in str(body["error"])
             assert stored_files(settings) == []
+            # an output over the limits is a spec that makes no sense: 422, naming the limit
+            image_id = (await upload(client, headers, photo(100, 100))).json()["imageId"]
+            for spec, code, limit in (
+                ({"resize": "400x400"}, "too_many_pixels", 100_000),
+                (
+                    {"resize": {"width": 400, "height": 400, "fit": "fill"}, "rotate": 45},
+                    "edge_too_long",
+                    500,
+                ),
+            ):
+                r = await client.post(
+                    f"/api/v1/images/{image_id}/transform", json=spec, headers=headers
+                )
+                body = assert_error(r, 422, code)
+                assert body["details"][0]["limit"] == limit  # type: ignore[index]
 
 
 async def test_errors_use_the_envelope_everywhere(client: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
+from pixelpress.domain.models import NotificationStatus
 from tests import receivers
 from tests.api.helpers import assert_error, drain, register, register_tokens, upload
 from tests.conftest import make_settings
@@ -191,3 +192,35 @@ async def test_unsafe_webhook_urls_are_refused_at_registration(tmp_path: Path) -
                 )
                 body = assert_error(r, 400, "unsafe_url")
                 assert body["details"][0]["field"] == "webhookUrl"  # type: ignore[index]
+
+
+async def test_a_mail_sent_again_after_a_crash_keeps_its_message_id(
+    stack: tuple[Services, httpx.AsyncClient], smtp: tuple[str, receivers.Inbox]
+) -> None:
+    built, client = stack
+    tokens = await register_tokens(client)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = await client.post(
+        "/api/v1/notifications/send",
+        json={"userId": tokens["user"]["id"], "message": "Hi", "notificationType": "email"},  # type: ignore[index]
+        headers=headers,
+    )
+    notification_id = r.json()["notificationId"]
+    await drain(built)
+    # The worker was killed after the mail went out, before its outcome was recorded: the row
+    # is still pending, and the sweep hands it on again.
+    async with built.db.unit_of_work() as uow:
+        notification = await uow.notifications.get(notification_id)
+        assert notification is not None
+        assert notification.status is NotificationStatus.SENT
+        notification.status, notification.sent_at = NotificationStatus.PENDING, None
+        await uow.notifications.update(notification)
+        await uow.commit()
+    await built.notify(notification_id)
+    first, again = smtp[1].messages
+    assert first["Message-ID"] == again["Message-ID"] == f"<{notification_id}@pixelpress>"
+    assert first["X-Pixelpress-Id"] == again["X-Pixelpress-Id"] == notification_id
+    status = await client.get(
+        f"/api/v1/notifications/{tokens['user']['id']}/status", headers=headers
+    )  # type: ignore[index]
+    assert (status.json()["status"], status.json()["attempts"]) == ("sent", 2)

@@ -14,7 +14,7 @@ from pixelpress.adapters.processor_vips import VipsImageProcessor, sniff
 from pixelpress.domain.errors import InvalidInput, TooLarge, Unprocessable, UnsupportedMedia
 from pixelpress.domain.models import ImageFormat, ImageLimits
 from pixelpress.domain.spec import parse_spec, plan
-from tests.images import photo, png_declaring
+from tests.images import bigtiff_declaring, photo, png_declaring
 
 MAGIC = {
     "jpeg": lambda b: b[:3] == b"\xff\xd8\xff",
@@ -460,6 +460,43 @@ async def test_ingest_accepts_each_type(
     assert ingested.cleaned is None  # nothing to fix: kept byte for byte
 
 
+async def test_bigtiff_is_read_within_the_limits(
+    processor: VipsImageProcessor, tmp_path: Path
+) -> None:
+    data = photo(64, 48, ".tif", bigtiff=True, keep="none")
+    assert data[:4] == b"II+\x00"
+    ingested = await processor.ingest(write(tmp_path, data))
+    assert ingested.info.format is ImageFormat.TIFF
+    assert (ingested.info.width, ingested.info.height, ingested.info.frames) == (64, 48, 1)
+    _, image = await render(processor, data, {"format": "png"})
+    assert is_red(rgb(image, 2, 2))  # the gradient's marked corner, where it was
+    assert (image - load(photo(64, 48, ".png"))).abs().max() == 0  # every pixel as it was made
+    # Its header is checked like any other before a pixel is decoded.
+    for big_endian in (False, True):
+        bomb = bigtiff_declaring(100_000, 100_000, big_endian=big_endian)
+        with pytest.raises(TooLarge) as caught:
+            await processor.ingest(write(tmp_path, bomb))
+        assert caught.value.details["limit"] == ImageLimits().max_edge
+        assert caught.value.details["actual"] == 100_000
+
+
+async def test_a_tiff_of_too_many_pages_is_refused(tmp_path: Path) -> None:
+    strict = VipsImageProcessor(ImageLimits(max_frames=2), threads=1)
+    pages = pyvips.Image.arrayjoin([solid(20, 10, [v] * 3) for v in (30, 130, 230)], across=1)
+    pages = pages.copy(interpretation="srgb")
+    pages.set_type(pyvips.GValue.gint_type, "page-height", 10)
+    for big in (False, True):
+        with pytest.raises(TooLarge) as caught:
+            await strict.ingest(write(tmp_path, pages.tiffsave_buffer(bigtiff=big)))
+        assert (caught.value.details["limit"], caught.value.details["actual"]) == (2, 3)
+        assert caught.value.code == "too_many_frames"
+        assert caught.value.details["what"] == "page count"
+    two = pages.crop(0, 0, 20, 20)
+    two.set_type(pyvips.GValue.gint_type, "page-height", 10)
+    ingested = await strict.ingest(write(tmp_path, two.tiffsave_buffer(bigtiff=True)))
+    assert (ingested.info.width, ingested.info.height, ingested.info.frames) == (20, 10, 1)
+
+
 async def test_harmless_exif_is_kept_byte_for_byte(
     processor: VipsImageProcessor, tmp_path: Path
 ) -> None:
@@ -569,6 +606,9 @@ async def test_ingest_refusals(processor: VipsImageProcessor, tmp_path: Path) ->
         (animation([30, 130, 230, 60])[:-40], InvalidInput, "invalid_image"),  # last frame cut
         (animation([30, 130, 230, 60])[:-1], InvalidInput, "invalid_image"),  # trailer cut
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, InvalidInput, "invalid_image"),  # magic, no PNG
+        (b"II*\x00" + b"\x00" * 100, InvalidInput, "invalid_image"),  # TIFF magic, no TIFF
+        (b"MM\x00+" + b"\xff" * 100, InvalidInput, "invalid_image"),  # BigTIFF magic, no TIFF
+        (bigtiff_declaring(40, 30)[:-12], InvalidInput, "invalid_image"),  # its IFD cut short
         (bytes(range(256)) * 4, UnsupportedMedia, "unsupported_media_type"),
         (b"hello, this is plain text\n", UnsupportedMedia, "unsupported_media_type"),
         (b"<svg xmlns='http://www.w3.org/2000/svg'/>", UnsupportedMedia, "unsupported_media_type"),
@@ -576,7 +616,7 @@ async def test_ingest_refusals(processor: VipsImageProcessor, tmp_path: Path) ->
         (b"%PDF-1.4 hello", UnsupportedMedia, "unsupported_media_type"),
         (b"<!doctype html><p>x", UnsupportedMedia, "unsupported_media_type"),
         (heic, UnsupportedMedia, "unsupported_media_type"),
-        (png_declaring(100_000, 100_000), TooLarge, "image_too_large"),
+        (png_declaring(100_000, 100_000), TooLarge, "edge_too_long"),
     ]
     for data, error, code in cases:
         with pytest.raises(error) as caught:
@@ -591,15 +631,18 @@ async def test_ingest_limits_edges_pixels_frames_and_bytes(tmp_path: Path) -> No
         ImageLimits(max_edge=100, max_pixels=5_000, max_frames=2, max_bytes=50_000), threads=1
     )
     cases = [
-        (photo(120, 10, ".png"), 100, 120),
-        (photo(90, 90, ".png"), 5_000, 8_100),
-        (animation([30, 130, 230]), 2, 3),
-        (b"\xff\xd8\xff" + b"\x00" * 60_000, 50_000, 60_003),
+        (photo(120, 10, ".png"), "edge_too_long", 100, 120),
+        (photo(90, 90, ".png"), "too_many_pixels", 5_000, 8_100),
+        (animation([30, 130, 230]), "too_many_frames", 2, 3),
+        (animation([30, 130, 230], ".webp"), "too_many_frames", 2, 3),
+        (b"\xff\xd8\xff" + b"\x00" * 60_000, "file_too_large", 50_000, 60_003),
     ]
-    for data, limit, actual in cases:
+    for data, code, limit, actual in cases:
         with pytest.raises(TooLarge) as caught:
             await strict.ingest(write(tmp_path, data))
+        assert caught.value.code == code
         assert caught.value.details | {"what": ""} == {"limit": limit, "actual": actual, "what": ""}
+        assert str(limit) in caught.value.message
     bomb = png_declaring(100_000, 100_000)
     with pytest.raises(TooLarge) as caught:
         await VipsImageProcessor(ImageLimits(), threads=1).ingest(write(tmp_path, bomb))
@@ -609,6 +652,8 @@ async def test_ingest_limits_edges_pixels_frames_and_bytes(tmp_path: Path) -> No
 def test_sniff_tells_types_from_bytes() -> None:
     assert sniff(photo(8, 8, ".avif")) is ImageFormat.AVIF
     assert sniff(photo(8, 8, ".tif")) is ImageFormat.TIFF
+    assert sniff(photo(8, 8, ".tif", bigtiff=True)) is ImageFormat.TIFF
+    assert sniff(b"II+\x00") is sniff(b"MM\x00+") is ImageFormat.TIFF
     assert sniff(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None
     assert sniff(b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic") is None
 

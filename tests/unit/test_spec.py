@@ -387,16 +387,19 @@ def test_plan_limits_apply_to_the_whole_chain() -> None:
     assert caught.value.details[0] | {"message": ""} == {
         "field": "rotate", "message": "", "limit": 1000, "actual": 1061,
     }  # fmt: skip
+    assert caught.value.code == "edge_too_long"
     with pytest.raises(Unprocessable) as caught:
         plan(parse_spec({"resize": "900x900"}), width=10, height=10, source_format="png",
              limits=small)  # fmt: skip
     assert caught.value.details[0]["field"] == "resize"
     assert caught.value.details[0]["limit"] == 600_000
+    assert caught.value.code == "too_many_pixels"
     # cover of a very wide target scales a tall image past the edge limit before cropping
     with pytest.raises(Unprocessable) as caught:
         plan(parse_spec({"resize": "1000x10"}), width=10, height=100, source_format="png",
              limits=small)  # fmt: skip
     assert caught.value.details[0]["field"] == "resize"
+    assert caught.value.code == "edge_too_long"
 
 
 def test_gravity_in_every_form() -> None:

@@ -4,7 +4,6 @@ or `smtps://…:465` (TLS from the start)."""
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
@@ -16,11 +15,15 @@ SCHEMES = ("smtp", "smtps")
 
 
 def build_message(email: Email, sender: str) -> EmailMessage:
+    """The mail for `email`. Its Message-ID (and X-Pixelpress-Id, as on webhooks) derive from
+    the notification's id alone, so a mail sent again after a crash is the same message to
+    every client and server that deduplicates (make_msgid would draw a new one each time)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email.to
     message["Subject"] = email.subject
-    message["Message-ID"] = make_msgid(idstring=email.message_id, domain="pixelpress")
+    message["Message-ID"] = f"<{email.message_id}@pixelpress>"
+    message["X-Pixelpress-Id"] = email.message_id
     message.set_content(email.body)
     return message
 

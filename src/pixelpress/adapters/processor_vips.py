@@ -29,7 +29,8 @@ from pixelpress.adapters.vips_pixels import (
     srgb,
     text_mark,
 )
-from pixelpress.domain.errors import InvalidInput, TooLarge, Unprocessable, UnsupportedMedia
+from pixelpress.domain.errors import InvalidInput, Unprocessable, UnsupportedMedia
+from pixelpress.domain.limits import Limit, too_large
 from pixelpress.domain.models import (
     MEDIA_TYPES,
     ImageFormat,
@@ -39,7 +40,14 @@ from pixelpress.domain.models import (
     Placeholder,
     Rendered,
 )
-from pixelpress.domain.spec import Fit, Gravity, TransformSpec, plan, resize_geometry
+from pixelpress.domain.spec import (
+    Fit,
+    Gravity,
+    TransformSpec,
+    check_output,
+    plan,
+    resize_geometry,
+)
 
 MAGIC: list[tuple[bytes, ImageFormat]] = [
     (b"\xff\xd8\xff", ImageFormat.JPEG),
@@ -48,6 +56,8 @@ MAGIC: list[tuple[bytes, ImageFormat]] = [
     (b"GIF89a", ImageFormat.GIF),
     (b"II*\x00", ImageFormat.TIFF),
     (b"MM\x00*", ImageFormat.TIFF),
+    (b"II+\x00", ImageFormat.TIFF),  # BigTIFF: 64-bit offsets, the same pages and tags
+    (b"MM\x00+", ImageFormat.TIFF),
 ]
 AVIF_BRANDS = (b"avif", b"avis")
 LOADERS = {
@@ -95,14 +105,6 @@ def _corrupt() -> InvalidInput:
     )
 
 
-def _too_large(what: str, limit: int, actual: int) -> TooLarge:
-    return TooLarge(
-        f"The image's {what} ({actual}) is over the limit of {limit}.",
-        code="image_too_large",
-        details={"limit": limit, "actual": actual, "what": what},
-    )
-
-
 def _open(source: Path | bytes, fmt: ImageFormat, **options: Any) -> Any:
     """The image through its own type's loader only (never libvips' guess, never SVG or PDF).
     Lazy: this reads the header; pixels decode when something asks for them."""
@@ -129,10 +131,14 @@ def _orientation(image: Any) -> int:
     return int(image.get("orientation")) if image.get_typeof("orientation") else 1
 
 
+def _pages(header: Any) -> int:
+    return int(header.get("n-pages")) if header.get_typeof("n-pages") else 1
+
+
 def _declared(header: Any, fmt: ImageFormat) -> tuple[int, int, int]:
     """Width and height of one frame as displayed, and the frame count (only animations have
     frames), from a header opened at its first frame."""
-    frames = int(header.get("n-pages")) if fmt in ANIMATED and header.get_typeof("n-pages") else 1
+    frames = _pages(header) if fmt in ANIMATED else 1
     if _orientation(header) in (5, 6, 7, 8):
         return header.height, header.width, frames
     return header.width, header.height, frames
@@ -262,7 +268,7 @@ class VipsImageProcessor:
         if size == 0:
             raise InvalidInput("The uploaded file is empty.", code="empty_file", field="image")
         if size > self.limits.max_bytes:
-            raise _too_large("size in bytes", self.limits.max_bytes, size)
+            raise too_large(Limit.BYTES, self.limits.max_bytes, size)
         with path.open("rb") as fh:
             fmt = sniff(fh.read(512))
         if fmt is None:
@@ -299,11 +305,15 @@ class VipsImageProcessor:
         width, height, frames = _declared(header, fmt)
         limits = self.limits
         if max(width, height) > limits.max_edge:
-            raise _too_large("longest edge in pixels", limits.max_edge, max(width, height))
+            raise too_large(Limit.EDGE, limits.max_edge, max(width, height))
         if width * height > limits.max_pixels:
-            raise _too_large("pixel count", limits.max_pixels, width * height)
+            raise too_large(Limit.PIXELS, limits.max_pixels, width * height)
         if frames > limits.max_frames:
-            raise _too_large("frame count", limits.max_frames, frames)
+            raise too_large(Limit.FRAMES, limits.max_frames, frames)
+        # A TIFF's further pages are never decoded (its first is the image), but a file of
+        # thousands of them is refused all the same, by the frame limit.
+        if fmt is ImageFormat.TIFF and _pages(header) > limits.max_frames:
+            raise too_large(Limit.FRAMES, limits.max_frames, _pages(header), counted="page count")
         return width, height, frames
 
     def _clean(self, path: Path, fmt: ImageFormat, image: Any, frames: int) -> bytes:
@@ -367,10 +377,7 @@ class VipsImageProcessor:
             else:
                 mark = self._image_mark(watermark, image.width, image.height)
             image = composite(image, mark, spec.watermark.position, spec.watermark.opacity)
-        if max(image.width, image.height) > self.limits.max_edge or (
-            image.width * image.height > self.limits.max_pixels
-        ):
-            raise Unprocessable("The output is over the size limits.", code="invalid_spec")
+        check_output(image.width, image.height, "transformations", self.limits)
         data = encode(image, target.format, spec.quality_for(target.format))
         return Rendered(data, str(target.format), image.width, image.height, flattened=frames > 1)
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, FastAPI
 
 from pixelpress import __version__
-from pixelpress.api import errors, routing
+from pixelpress.api import docs, errors, openapi, routing
 from pixelpress.api.body_limit import BodyLimitMiddleware
 from pixelpress.api.observability import ObservabilityMiddleware
 from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, carries_image
@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version=__version__,
         description="Self-hosted image processing: accounts, an image library, transformations.",
         lifespan=lifespan,
+        docs_url=None,  # served from an installed package instead of a CDN: see api/docs.py
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_router(), prefix="/api/v1")
     app.include_router(api_router(), prefix="/api", include_in_schema=False)
     app.include_router(health.router)
+    docs.install(app)
+    openapi.install(app, settings.limits)
 
     upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.add_middleware(

@@ -9,18 +9,23 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from pythonjsonlogger.json import JsonFormatter
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixelpress.adapters.metrics_prometheus import Metrics
 from pixelpress.api.errors import internal_error
+from pixelpress.domain.redact import redact_text
 
 logger = logging.getLogger(__name__)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 EVERY_ANSWER = ((b"x-content-type-options", b"nosniff"),)
 """Headers on every answer, errors and files included: no browser guesses a type we did not say."""
+UNMATCHED = "unmatched"
 
 
 class RequestIdFilter(logging.Filter):
@@ -29,10 +34,42 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+STANDARD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Credentials out of every record the handler writes, whoever logged it (aio-pika,
+    taskiq, uvicorn and SQLAlchemy log URLs too): the message with its arguments, the
+    traceback and any extra field, each through `redact_text`. The record is rewritten in
+    place (formatted message, traceback as text), so every formatter prints the clean text."""
+
+    _tracebacks = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: show both, cleaned
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact_text(message), ()
+        if record.exc_info:
+            record.exc_text = self._tracebacks.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        for name, value in list(vars(record).items()):
+            if name not in STANDARD_FIELDS and isinstance(value, str):
+                setattr(record, name, redact_text(value))
+        return True
+
+
 def configure_logging(level: str, fmt: str) -> None:
-    """One handler on stdout for everything (uvicorn's loggers included)."""
+    """One handler on stdout for everything (uvicorn's loggers included), which never writes a
+    password or a token (see RedactSecretsFilter)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactSecretsFilter())
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(
@@ -52,6 +89,35 @@ def configure_logging(level: str, fmt: str) -> None:
         logging.getLogger(name).propagate = True
 
 
+class RouteTemplates:
+    """The template of a request the router did not label: a plain Starlette route (signed /i/
+    URLs; FastAPI's router leaves those out of the scope) or an answer given before routing
+    (an early 429). The app's routes, flattened once with their prefixes, are matched in the
+    router's order; a path no route matches stays `unmatched`, so labels stay bounded."""
+
+    def __init__(self) -> None:
+        self._table: list[tuple[re.Pattern[str], str]] | None = None
+
+    def _build(self, app: Any) -> list[tuple[re.Pattern[str], str]]:
+        table = []
+        for context in iter_route_contexts(getattr(app, "routes", [])):
+            pattern = getattr(context, "path_regex", None)
+            mount = isinstance(context.original_route, Mount)
+            template = context.path_format if mount else context.path
+            if pattern is not None and template:
+                table.append((pattern, template))
+        return table
+
+    def __call__(self, scope: Scope) -> str:
+        routed = route_template(scope)
+        if routed != UNMATCHED:
+            return routed
+        if self._table is None:
+            self._table = self._build(scope.get("app"))
+        path = scope["path"]
+        return next((t for pattern, t in self._table if pattern.match(path)), UNMATCHED)
+
+
 def route_template(scope: Scope) -> str:
     """The matched route as a template with its router's prefix (`/api/v1/images/{image_id}`):
     bounded label values, whatever ids the paths carry."""
@@ -59,7 +125,7 @@ def route_template(scope: Scope) -> str:
     suffix = getattr(route, "path", None)
     pattern = getattr(route, "path_regex", None)
     if suffix is None or pattern is None:
-        return "unmatched"
+        return UNMATCHED
     path: str = scope["path"]
     # Included routers keep their own routes: the prefix is what precedes the matched part.
     for start in range(len(path)):
@@ -75,6 +141,7 @@ class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Callable[[], Metrics]) -> None:
         self.app = app
         self.metrics = metrics
+        self.templates = RouteTemplates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,7 +174,7 @@ class ObservabilityMiddleware:
             logger.exception("Unhandled error in %s %s", scope["method"], scope["path"])
             await internal_error()(scope, receive, send_with_id)
         finally:
-            template = route_template(scope)
+            template = self.templates(scope)
             metrics = self.metrics()
             method = scope["method"]
             answered = str(status or 500)  # none at all: the request died (a disconnect)

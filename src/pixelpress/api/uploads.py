@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
 from pixelpress.domain.errors import InvalidInput, TooLarge, UnsupportedMedia
+from pixelpress.domain.limits import Limit
 from pixelpress.domain.models import MEDIA_TYPES
 from pixelpress.domain.text import check_document, check_line
 from pixelpress.usecases.images import Upload
@@ -38,7 +39,7 @@ class Received:
 def _too_large(limit: int) -> TooLarge:
     return TooLarge(
         f"The image is larger than the limit of {limit} bytes.",
-        code="file_too_large",
+        code=Limit.BYTES,
         details={"limit": limit},
     )
 

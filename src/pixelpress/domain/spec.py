@@ -57,9 +57,10 @@ a boolean, and `null` means "not given". Unknown operations, fields and paramete
 
 Errors: malformed input (unknown name, wrong type) is InvalidInput (400); values that parse but
 make no sense (out of bounds, nothing to do, crop outside, output too large) are Unprocessable
-(422). Both have code `invalid_spec` and name the field: `transformations.resize.width` for the
-wrapped form, `resize.width` for the bare one, `width` for query parameters, the operation
-(`crop`, `resize`, `rotate`) for `plan`.
+(422). Both have code `invalid_spec` (an output past the edge or pixel limits has its own:
+`edge_too_long` or `too_many_pixels`, with the limit) and name the field:
+`transformations.resize.width` for the wrapped form, `resize.width` for the bare one, `width`
+for query parameters, the operation (`crop`, `resize`, `rotate`) for `plan`.
 
 Canonical form: only the operations that do something, in the order above; an operation present
 lists all its parameters with defaults filled in (a resize with both edges always has its fit;
@@ -76,6 +77,7 @@ import math
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Unprocessable
+from pixelpress.domain.limits import Limit
 from pixelpress.domain.models import ImageLimits
 from pixelpress.domain.spec_parse import parse_query, parse_spec
 from pixelpress.domain.spec_types import (
@@ -189,21 +191,26 @@ def plan(
         width, height, step = c.width, c.height, "crop"
     if spec.resize:
         geometry = resize_geometry(spec.resize, width, height)
-        _check(geometry.scaled_width, geometry.scaled_height, "resize", limits, pixels=False)
+        check_output(geometry.scaled_width, geometry.scaled_height, "resize", limits, pixels=False)
         width, height, step = geometry.width, geometry.height, "resize"
     if spec.rotate:
         width, height = rotated_size(width, height, spec.rotate)
         step = "rotate"
-    _check(width, height, step, limits)
+    check_output(width, height, step, limits)
     return OutputPlan(width, height, spec.output_format(source_format))
 
 
-def _check(width: int, height: int, step: str, limits: ImageLimits, *, pixels: bool = True) -> None:
+def check_output(
+    width: int, height: int, step: str, limits: ImageLimits, *, pixels: bool = True
+) -> None:
+    """Unprocessable (code `edge_too_long` or `too_many_pixels`, the limit in its details) when
+    the `step` that made a `width` x `height` image passed the limits."""
     if max(width, height) > limits.max_edge:
         raise _refuse(
             step,
             f"The {step} step makes the image {width}x{height}; "
             f"edges are limited to {limits.max_edge} pixels.",
+            code=Limit.EDGE,
             limit=limits.max_edge,
             actual=max(width, height),
         )
@@ -211,14 +218,17 @@ def _check(width: int, height: int, step: str, limits: ImageLimits, *, pixels: b
         raise _refuse(
             step,
             f"The output would have {width * height} pixels; the limit is {limits.max_pixels}.",
+            code=Limit.PIXELS,
             limit=limits.max_pixels,
             actual=width * height,
         )
 
 
-def _refuse(field: str, message: str, **details: object) -> Unprocessable:
+def _refuse(
+    field: str, message: str, *, code: str = "invalid_spec", **details: object
+) -> Unprocessable:
     return Unprocessable(
         message,
-        code="invalid_spec",
+        code=code,
         details=[{"field": field, "message": message, **details}],
     )

@@ -205,6 +205,8 @@ async def notify(notification_id: str, *, notifier: Notifier) -> NotificationSta
         await uow.commit()
     if user is None:
         return None
+    # From the send to the commit below: one UPDATE and nothing else. A crash in between
+    # leaves the row pending, and it is sent again, with the same Message-ID or X-Pixelpress-Id.
     retry, error = await _attempt(notification, user, notifier)
     notification.last_error = error
     if error is None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fastapi import Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from pixelpress.api.deps import ServicesDep
 from pixelpress.api.errors import error_response
+from pixelpress.api.metrics_access import require_metrics_token
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import ErrorOut
 from pixelpress.domain.errors import Unavailable
@@ -41,7 +43,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(require_metrics_token)])
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format: requests, latency, jobs by state, queue depth, job time, cache."""
     async with services.db.unit_of_work(readonly=True) as uow:
