@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from pixelpress.domain.models import (
     AuthSession,
     Image,
+    ImageFilter,
     Ingested,
     Job,
     JobStatus,
@@ -88,8 +89,11 @@ class ImageRepository(Protocol):
         ...
 
     async def find_by_filename(self, owner_id: str, filename: str) -> Image | None: ...
-    async def list_page(self, owner_id: str | None, page: Page) -> PageOf[Image]:
-        """Newest first; `owner_id` None lists every user's images."""
+    async def list_page(
+        self, owner_id: str | None, page: Page, where: ImageFilter = ImageFilter()
+    ) -> PageOf[Image]:
+        """In `where.order` (newest first by default), filtered by filename; `owner_id` None
+        lists every user's images."""
         ...
 
     async def delete(self, image_id: str) -> None:
