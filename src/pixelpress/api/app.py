@@ -21,6 +21,7 @@ from pixelpress.api.routes import (
     health,
     images,
     logs,
+    minting,
     notifications,
 )
 from pixelpress.api.schemas import ERRORS
@@ -40,6 +41,7 @@ def api_router() -> APIRouter:
     router.include_router(logs.router)
     router.include_router(admin.router)
     router.include_router(delivery.router)
+    router.include_router(minting.router)
     return router
 
 
