@@ -16,6 +16,7 @@ from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, carries_image
 from pixelpress.api.routes import (
     admin,
     auth,
+    console,
     delivery,
     files,
     health,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_router(), prefix="/api/v1")
     app.include_router(api_router(), prefix="/api", include_in_schema=False)
     app.include_router(health.router)
+    console.mount(app)
 
     upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
