@@ -45,7 +45,7 @@ export function announce(message, kind = 'info') {
   box.dataset.kind = kind;
   box.classList.add('shown');
   clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => box.classList.remove('shown'), 6000);
+  statusTimer = setTimeout(() => box.classList.remove('shown'), 4000);
 }
 
 let uid = 0;

@@ -203,6 +203,14 @@ export async function render(main, ctx) {
     announce(ok ? `${what} copied.` : `Copying failed: select the ${what.toLowerCase()} and copy it by hand.`, ok ? 'info' : 'error');
   }
 
+  const outputs = h('section', { class: 'outputs', 'aria-labelledby': 'outputs-h' },
+    h('h2', { id: 'outputs-h' }, 'Keep the result'),
+    h('div', { class: 'card' }, h('h3', {}, 'Save as a job'), saveButton, jobProgress, jobStatus, jobDownload),
+    h('div', { class: 'card' }, h('h3', {}, 'Get a URL'),
+      h('div', { class: 'check' }, autoFormat, h('label', { for: autoFormat.id }, 'Best format for each browser (f_auto)')),
+      field('Expires', expiry),
+      urlButton, urlResult));
+
   main.append(
     h('p', { class: 'crumbs' }, h('a', { href: `#/images/${id}` }, `← ${image.filename}`)),
     h('h1', {}, `Edit ${image.filename}`),
@@ -211,13 +219,7 @@ export async function render(main, ctx) {
         h('figure', {}, cropper, h('figcaption', {}, `Source, ${image.width} × ${image.height} px`)),
         h('figure', {}, previewBox, h('figcaption', {}, predicted))),
       controls,
-      h('section', { class: 'outputs', 'aria-labelledby': 'outputs-h' },
-        h('h2', { id: 'outputs-h' }, 'Keep the result'),
-        h('div', { class: 'card' }, h('h3', {}, 'Save as a job'), saveButton, jobProgress, jobStatus, jobDownload),
-        h('div', { class: 'card' }, h('h3', {}, 'Get a URL'),
-          h('div', { class: 'check' }, autoFormat, h('label', { for: autoFormat.id }, 'Best format for each browser (f_auto)')),
-          field('Expires', expiry),
-          urlButton, urlResult))),
+      outputs),
   );
 
   // --- reading the controls ---
