@@ -13,6 +13,7 @@ from pixelpress.domain.models import (
     AuthSession,
     Claim,
     Image,
+    ImageFilter,
     Ingested,
     Job,
     JobStatus,
@@ -89,8 +90,11 @@ class ImageRepository(Protocol):
         ...
 
     async def find_by_filename(self, owner_id: str, filename: str) -> Image | None: ...
-    async def list_page(self, owner_id: str | None, page: Page) -> PageOf[Image]:
-        """Newest first; `owner_id` None lists every user's images."""
+    async def list_page(
+        self, owner_id: str | None, page: Page, where: ImageFilter = ImageFilter()
+    ) -> PageOf[Image]:
+        """In `where.order` (newest first by default), filtered by filename; `owner_id` None
+        lists every user's images."""
         ...
 
     async def delete(self, image_id: str) -> None:

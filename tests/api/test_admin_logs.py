@@ -67,6 +67,10 @@ async def test_role_change_disable_and_delete_take_effect_at_once(
     # delete: rows and blobs go
     everything = (await client.get("/api/v1/admin/images", headers=root)).json()
     assert [i["id"] for i in everything["items"]] == [image_id]
+    named = await client.get("/api/v1/admin/images?q=PHOTO&sort=filename", headers=root)
+    assert [i["id"] for i in named.json()["items"]] == [image_id]
+    unnamed = await client.get("/api/v1/admin/images?q=nothing", headers=root)
+    assert unnamed.json()["items"] == []
     assert stored_files(services.settings)
     assert (await client.delete(f"/api/v1/admin/users/{bob_id}", headers=root)).status_code == 204
     assert stored_files(services.settings) == []

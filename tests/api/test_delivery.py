@@ -572,3 +572,43 @@ async def test_image_watermarks_through_a_signed_url_and_an_owner_render(
     assert (await client.delete(f"/api/v1/images/{logo_id}", headers=headers)).status_code == 204
     assert_error(await client.get(unrendered), 404, "watermark_not_found")
     assert (await client.get(url)).status_code == 200  # made before: kept, like a job's output
+
+
+async def test_batch_minting_answers_in_order_and_names_the_refused_item(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await register(client, "alice")
+    bob = await register(client, "bob")
+    first = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    second = (await upload(client, headers, photo(300, 200))).json()["imageId"]
+    items = [
+        {"imageId": first, "transformations": {"resize": {"width": 160}}, "autoFormat": True},
+        {"imageId": first, "transformations": {"resize": {"width": 320}}, "autoFormat": True},
+        {"imageId": second, "expiresIn": 600},
+    ]
+    r = await client.post("/api/v1/urls", json={"items": items}, headers=headers)
+    assert r.status_code == 200, r.text
+    minted = r.json()["items"]
+    assert [m["options"] for m in minted[:2]] == ["w_160,f_auto", "w_320,f_auto"]
+    assert minted[2]["options"].startswith("exp_") and minted[2]["expiresAt"] > time.time()
+    single = await mint(client, headers, first, transformations={"resize": {"width": 160}},
+                        autoFormat=True)  # fmt: skip
+    assert minted[0]["url"] == single
+    widths = []
+    for m in minted:
+        got = await client.get(m["url"], headers={"Accept": "image/webp"})
+        assert got.status_code == 200
+        widths.append(pyvips.Image.new_from_buffer(got.content, "").width)
+    assert widths == [160, 320, 300]
+    # all or nothing, naming the item refused
+    bad = [items[0], {"imageId": second, "transformations": {"resize": {"width": 0}}}]
+    error = assert_error(
+        await client.post("/api/v1/urls", json={"items": bad}, headers=headers), 422
+    )
+    assert error["details"][0]["field"] == "items[1].resize.width"  # type: ignore[index]
+    theirs = await client.post("/api/v1/urls", json={"items": items}, headers=bob)
+    error = assert_error(theirs, 404, "image_not_found")
+    assert error["details"] == [{"field": "items[0]", "message": "Image not found."}]
+    for body in ({"items": []}, {"items": [items[0]] * 101}, {"items": [{"imageId": first,
+                 "colour": 1}]}, {"imageId": first}):  # fmt: skip
+        assert_error(await client.post("/api/v1/urls", json=body, headers=headers), 400)

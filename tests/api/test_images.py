@@ -57,6 +57,40 @@ async def test_list_paginates_and_only_shows_own(client: httpx.AsyncClient) -> N
     assert_error(await client.get("/api/v1/images?page=0", headers=alice), 400)
 
 
+async def test_list_sorts_and_filters_by_filename(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    for name in ["cat.jpg", "Bird.jpg", "catalog.jpg"]:
+        r = await client.post(
+            "/api/v1/images",
+            headers=alice,
+            files={"image": (name, photo(40, 30), "image/jpeg")},
+        )
+        assert r.status_code == 201, r.text
+    await client.post(
+        "/api/v1/images", headers=bob, files={"image": ("cat-of-bob.jpg", photo(), "image/jpeg")}
+    )
+
+    async def names(query: str) -> list[str]:
+        r = await client.get(f"/api/v1/images?{query}", headers=alice)
+        assert r.status_code == 200, r.text
+        return [i["filename"] for i in r.json()["items"]]
+
+    assert await names("") == ["catalog.jpg", "Bird.jpg", "cat.jpg"]  # newest first
+    assert await names("sort=created_at") == ["cat.jpg", "Bird.jpg", "catalog.jpg"]
+    assert await names("sort=filename") == ["Bird.jpg", "cat.jpg", "catalog.jpg"]
+    assert await names("sort=-filename") == ["catalog.jpg", "cat.jpg", "Bird.jpg"]
+    assert await names("q=CAT&sort=filename") == ["cat.jpg", "catalog.jpg"]
+    r = await client.get("/api/v1/images?q=cat&limit=1", headers=alice)
+    assert (r.json()["total"], r.json()["pages"]) == (2, 2)
+    for bad in ["sort=name", "sort=%20filename", "sort=FILENAME", f"q={'x' * 201}"]:
+        error = assert_error(await client.get(f"/api/v1/images?{bad}", headers=alice), 400)
+        assert error["details"], error
+    params = {p["name"] for p in (await client.get("/openapi.json")).json()["paths"][
+        "/api/v1/images"]["get"]["parameters"]}  # fmt: skip
+    assert {"sort", "q", "page", "limit"} <= params
+
+
 async def test_other_users_image_is_404(client: httpx.AsyncClient) -> None:
     alice = await register(client, "alice")
     bob = await register(client, "bob")

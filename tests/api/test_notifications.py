@@ -65,6 +65,8 @@ async def test_job_completion_mails_and_calls_the_webhook_with_a_retry(
         "/api/v1/me/notifications", json={"email": True, "webhookUrl": hooks.url}, headers=headers
     )
     assert again.json()["webhookSecret"] is None  # shown once
+    read = await client.get("/api/v1/me/notifications", headers=headers)
+    assert read.json() == {"email": True, "webhookUrl": hooks.url, "webhookSecret": None}
     hooks.answers = [500]  # the first delivery fails: it must be retried
     image_id = (await upload(client, headers)).json()["imageId"]
     r = await client.post(
@@ -162,6 +164,8 @@ async def test_email_goes_to_the_outbox_on_the_embedded_default(
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             tokens = await register_tokens(client)
             headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+            fresh = await client.get("/api/v1/me/notifications", headers=headers)
+            assert fresh.json() == {"email": False, "webhookUrl": None, "webhookSecret": None}
             await client.put("/api/v1/me/notifications", json={"email": True}, headers=headers)
             r = await client.post(
                 "/api/v1/notifications/send",

@@ -12,7 +12,9 @@ from pixelpress.domain.models import (
     Claim,
     ClaimOutcome,
     Image,
+    ImageFilter,
     ImageFormat,
+    ImageOrder,
     Job,
     JobStatus,
     Page,
@@ -129,6 +131,40 @@ async def test_images_list_newest_first_per_owner(database: Database) -> None:
     assert first.total == 5 and first.pages == 3
     assert everyone.total == 6
     assert named is not None and named.id == images[4].id
+
+
+async def test_images_sort_by_name_or_date_and_filter_by_filename(database: Database) -> None:
+    alice, bob = user("alice"), user("bob")
+    names = ["beta.png", "Alpha.jpg", "gamma_1.jpg", "100%.jpg", "alphabet.webp"]
+    mine = [image(alice, minutes=m, filename=n) for m, n in enumerate(names)]
+    async with database.unit_of_work() as uow:
+        await uow.users.add(alice)
+        await uow.users.add(bob)
+        for i in [*mine, image(bob, filename="alphaz.jpg")]:
+            await uow.images.add(i)
+        await uow.commit()
+
+    async def listed(where: ImageFilter, owner: str | None = alice.id) -> list[str]:
+        async with database.unit_of_work(readonly=True) as uow:
+            found = await uow.images.list_page(owner, Page(1, 100), where)
+        assert found.total == len(found.items)
+        return [i.filename for i in found.items]
+
+    assert await listed(ImageFilter()) == names[::-1]
+    assert await listed(ImageFilter(ImageOrder.OLDEST)) == names
+    by_name = ["100%.jpg", "Alpha.jpg", "alphabet.webp", "beta.png", "gamma_1.jpg"]
+    assert await listed(ImageFilter(ImageOrder.NAME)) == by_name  # case ignored
+    assert await listed(ImageFilter(ImageOrder.NAME_DESC)) == by_name[::-1]
+    assert await listed(ImageFilter(ImageOrder.NAME, "ALPHA")) == ["Alpha.jpg", "alphabet.webp"]
+    assert await listed(ImageFilter(filename="%")) == ["100%.jpg"]  # LIKE wildcards are text
+    assert await listed(ImageFilter(filename="a_1")) == ["gamma_1.jpg"]
+    assert await listed(ImageFilter(filename="nothing")) == []
+    everyone = await listed(ImageFilter(ImageOrder.NAME, "alpha"), owner=None)
+    assert everyone == ["Alpha.jpg", "alphabet.webp", "alphaz.jpg"]
+    async with database.unit_of_work(readonly=True) as uow:
+        second = await uow.images.list_page(alice.id, Page(2, 2), ImageFilter(ImageOrder.NAME))
+    assert [i.filename for i in second.items] == by_name[2:4]
+    assert second.total == 5
 
 
 async def test_deleting_an_image_takes_variants_and_jobs(database: Database) -> None:

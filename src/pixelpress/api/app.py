@@ -16,11 +16,13 @@ from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, carries_image
 from pixelpress.api.routes import (
     admin,
     auth,
+    console,
     delivery,
     files,
     health,
     images,
     logs,
+    minting,
     notifications,
 )
 from pixelpress.api.schemas import ERRORS
@@ -40,6 +42,7 @@ def api_router() -> APIRouter:
     router.include_router(logs.router)
     router.include_router(admin.router)
     router.include_router(delivery.router)
+    router.include_router(minting.router)
     return router
 
 
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(health.router)
     docs.install(app)
     openapi.install(app, settings.limits)
+    console.mount(app)
 
     upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
     app.add_middleware(

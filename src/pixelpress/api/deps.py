@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden, Unauthenticated
-from pixelpress.domain.models import Page, User
+from pixelpress.domain.models import ImageFilter, ImageOrder, Page, User
 from pixelpress.usecases import accounts
 
 ACCESS_COOKIE = "access_token"
@@ -72,3 +72,20 @@ def paging(
 
 
 Paging = Annotated[Page, Depends(paging)]
+
+
+def image_filter(
+    sort: Annotated[
+        ImageOrder,
+        Query(description="`-created_at` (newest first, the default), `created_at`, "
+              "`filename` or `-filename` (by name, ignoring case)."),
+    ] = ImageOrder.NEWEST,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Only filenames containing this text, any case."),
+    ] = None,
+) -> ImageFilter:  # fmt: skip
+    return ImageFilter(order=sort, filename=q or None)
+
+
+ImageListing = Annotated[ImageFilter, Depends(image_filter)]

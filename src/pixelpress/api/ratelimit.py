@@ -17,7 +17,8 @@ from pixelpress.ports import RateLimiter, RateLimitResult, TokenService
 
 # Signed delivery URLs are exempt: only specs an owner minted can be asked for, repeats are
 # cache hits, and one page of thumbnails behind a CDN or a NAT must not spend a caller's bucket.
-UNLIMITED = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/i/")
+# So are the console's static files (/assets/): one page load asks for a dozen of them.
+UNLIMITED = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/i/", "/assets/")
 UPLOAD = re.compile(r"^/api(/v1)?/images(/upload)?/?$")
 REPLACE = re.compile(r"^/api(/v1)?/images/[^/]+/?$")
 

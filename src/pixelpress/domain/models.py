@@ -247,6 +247,22 @@ class LogFilter:
     image_id: str | None = None
 
 
+class ImageOrder(StrEnum):
+    """How a listing of images is sorted; a leading `-` is descending."""
+
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+    NAME = "filename"
+    NAME_DESC = "-filename"
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    order: ImageOrder = ImageOrder.NEWEST
+    filename: str | None = None
+    """Only images whose filename contains this text, ignoring case (ASCII case on SQLite)."""
+
+
 @dataclass
 class Notification:
     id: str

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Conflict, Forbidden, NotFound
-from pixelpress.domain.models import JobStatus, LogLevel, Page, PageOf, Role, User
+from pixelpress.domain.models import (
+    ImageFilter,
+    JobStatus,
+    LogLevel,
+    Page,
+    PageOf,
+    Role,
+    User,
+)
 from pixelpress.ports import Cache, Clock, Database, ObjectStorage
 from pixelpress.usecases.images import ImageView, image_prefix, views_of
 from pixelpress.usecases.logs import record_event
@@ -95,10 +103,12 @@ async def delete_user(
         await cache.delete_prefix(image_prefix(image_id))
 
 
-async def list_all_images(*, admin: User, page: Page, db: Database) -> PageOf[ImageView]:
+async def list_all_images(
+    *, admin: User, page: Page, db: Database, where: ImageFilter = ImageFilter()
+) -> PageOf[ImageView]:
     require_admin(admin)
     async with db.unit_of_work(readonly=True) as uow:
-        found = await uow.images.list_page(None, page)
+        found = await uow.images.list_page(None, page, where)
         views = await views_of(uow, found.items)
     return PageOf(items=views, page=found.page, total=found.total)
 

@@ -13,6 +13,7 @@ from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import (
     MEDIA_TYPES,
     Image,
+    ImageFilter,
     ImageLimits,
     Ingested,
     Job,
@@ -230,9 +231,11 @@ def _view(image: Image, variants: list[Variant], jobs: list[Job]) -> ImageView:
     return ImageView(image, variants, [j for j in jobs if j.variant_id not in internal])
 
 
-async def list_images(*, user: User, page: Page, db: Database) -> PageOf[ImageView]:
+async def list_images(
+    *, user: User, page: Page, db: Database, where: ImageFilter = ImageFilter()
+) -> PageOf[ImageView]:
     async with db.unit_of_work(readonly=True) as uow:
-        found = await uow.images.list_page(user.id, page)
+        found = await uow.images.list_page(user.id, page, where)
         views = await views_of(uow, found.items)
     return PageOf(items=views, page=found.page, total=found.total)
 

@@ -61,6 +61,11 @@ class Preferences:
     """Shown once: only in the answer that set a new webhook URL."""
 
 
+def preferences_of(user: User) -> Preferences:
+    """What `user` has chosen; a webhook's secret is never shown again after it was set."""
+    return Preferences(user.notify_email, user.webhook_url, None)
+
+
 async def set_preferences(
     *, user: User, email: bool, webhook_url: str | None, db: Database, webhooks: WebhookSender
 ) -> Preferences:

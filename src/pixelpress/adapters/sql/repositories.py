@@ -7,7 +7,19 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Row,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,7 +41,9 @@ from pixelpress.domain.models import (
     Claim,
     ClaimOutcome,
     Image,
+    ImageFilter,
     ImageFormat,
+    ImageOrder,
     Job,
     JobStatus,
     Page,
@@ -186,6 +200,16 @@ class SqlSessions:
         return _user(row) if row else None
 
 
+_NAME = func.lower(images.c.filename)
+_IMAGE_ORDER: dict[ImageOrder, tuple[ColumnElement[Any], ...]] = {
+    # The id breaks ties, so pages never overlap nor skip an image.
+    ImageOrder.NEWEST: (images.c.created_at.desc(), images.c.id.desc()),
+    ImageOrder.OLDEST: (images.c.created_at.asc(), images.c.id.asc()),
+    ImageOrder.NAME: (_NAME.asc(), images.c.id.asc()),
+    ImageOrder.NAME_DESC: (_NAME.desc(), images.c.id.desc()),
+}
+
+
 class SqlImages:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
@@ -212,14 +236,20 @@ class SqlImages:
         row = (await self._c.execute(query)).first()
         return _image(row) if row else None
 
-    async def list_page(self, owner_id: str | None, page: Page) -> PageOf[Image]:
-        where = [images.c.owner_id == owner_id] if owner_id is not None else []
-        count = select(func.count()).select_from(images).where(*where)
+    async def list_page(
+        self, owner_id: str | None, page: Page, where: ImageFilter = ImageFilter()
+    ) -> PageOf[Image]:
+        conditions: list[ColumnElement[bool]] = []
+        if owner_id is not None:
+            conditions.append(images.c.owner_id == owner_id)
+        if where.filename:
+            conditions.append(images.c.filename.icontains(where.filename, autoescape=True))
+        count = select(func.count()).select_from(images).where(*conditions)
         total = (await self._c.execute(count)).scalar_one()
         query = (
             select(images)
-            .where(*where)
-            .order_by(images.c.created_at.desc(), images.c.id.desc())
+            .where(*conditions)
+            .order_by(*_IMAGE_ORDER[where.order])
             .offset(page.offset)
             .limit(page.size)
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.deps import CurrentUser, ImageListing, Paging, ServicesDep
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import ImageOut, PageOut
 from pixelpress.api.schemas_ops import (
@@ -54,8 +54,10 @@ async def delete_user(user_id: str, user: CurrentUser, services: ServicesDep) ->
 
 
 @router.get("/images", response_model=PageOut[ImageOut])
-async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> PageOut[ImageOut]:
-    found = await admin.list_all_images(admin=user, page=page, db=services.db)
+async def list_images(
+    user: CurrentUser, services: ServicesDep, page: Paging, where: ImageListing
+) -> PageOut[ImageOut]:
+    found = await admin.list_all_images(admin=user, page=page, db=services.db, where=where)
     return PageOut[ImageOut].of(found, [ImageOut.of(v) for v in found.items])
 
 

@@ -131,11 +131,10 @@ class MintOut(BaseModel):
     expiresAt: int | None
 
 
-@router.post("/images/{image_id}/urls", response_model=MintOut)
-async def mint(
-    image_id: str, body: MintIn, request: Request, user: CurrentUser, services: ServicesDep
+async def mint_url(
+    image_id: str, body: MintIn, *, user: User, services: Services, request: Request
 ) -> MintOut:
-    """A signed URL for one of your images, with the same spec forms as /transform."""
+    """A signed URL for `user`'s image `image_id`, as `body` asks."""
     limits = services.settings.limits
     spec = parse_spec(body.transformations, limits=limits) if body.transformations else None
     spec = await delivery.settle_spec(image_id, spec, user=user, db=services.db, limits=limits)
@@ -147,6 +146,14 @@ async def mint(
     return MintOut(
         url=f"{base.rstrip('/')}/i/{signature}/{path}", options=options, expiresAt=expires
     )
+
+
+@router.post("/images/{image_id}/urls", response_model=MintOut)
+async def mint(
+    image_id: str, body: MintIn, request: Request, user: CurrentUser, services: ServicesDep
+) -> MintOut:
+    """A signed URL for one of your images, with the same spec forms as /transform."""
+    return await mint_url(image_id, body, user=user, services=services, request=request)
 
 
 @router.get("/images/{image_id}/render", response_class=StreamingResponse)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.deps import CurrentUser, ImageListing, Paging, ServicesDep
 from pixelpress.api.routes.files import download_url
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import (
@@ -120,8 +120,10 @@ async def replace_image(
 
 
 @router.get("/images", response_model=PageOut[ImageOut])
-async def list_images(user: CurrentUser, services: ServicesDep, page: Paging) -> PageOut[ImageOut]:
-    found = await images.list_images(user=user, page=page, db=services.db)
+async def list_images(
+    user: CurrentUser, services: ServicesDep, page: Paging, where: ImageListing
+) -> PageOut[ImageOut]:
+    found = await images.list_images(user=user, page=page, db=services.db, where=where)
     return PageOut[ImageOut].of(found, [ImageOut.of(v) for v in found.items])
 
 

@@ -17,6 +17,18 @@ from pixelpress.usecases import notifications
 router = api_router(tags=["notifications"])
 
 
+def _preferences_out(prefs: notifications.Preferences) -> PreferencesOut:
+    return PreferencesOut(
+        email=prefs.email, webhookUrl=prefs.webhook_url, webhookSecret=prefs.webhook_secret
+    )
+
+
+@router.get("/me/notifications", response_model=PreferencesOut)
+async def get_preferences(user: CurrentUser) -> PreferencesOut:
+    """What is sent when a job ends (the webhook secret is shown only when it is set)."""
+    return _preferences_out(notifications.preferences_of(user))
+
+
 @router.put("/me/notifications", response_model=PreferencesOut)
 async def set_preferences(
     body: PreferencesIn, user: CurrentUser, services: ServicesDep
@@ -28,9 +40,7 @@ async def set_preferences(
         db=services.db,
         webhooks=services.notifier.webhooks,
     )
-    return PreferencesOut(
-        email=prefs.email, webhookUrl=prefs.webhook_url, webhookSecret=prefs.webhook_secret
-    )
+    return _preferences_out(prefs)
 
 
 @router.post("/notifications/send", response_model=SentOut)
