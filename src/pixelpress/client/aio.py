@@ -18,7 +18,7 @@ from pixelpress.client._program import Instruction, Program, Refresh, Run, Send,
 T = TypeVar("T")
 
 
-class AsyncClient(ClientBase):
+class AsyncClient(ClientBase[httpx.AsyncBaseTransport]):
     """The Pixelpress API for asyncio: the methods of `Client`, awaited; listings iterate
     with `async for`. Concurrent requests that find the token expired refresh it once.
 
@@ -28,11 +28,8 @@ class AsyncClient(ClientBase):
                 print(image.filename)
     """
 
-    def __init__(
-        self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
-    ):
-        super().__init__(*args, **kwargs)
-        self._http = httpx.AsyncClient(transport=transport, **self._http_options())
+    def _open(self, transport: httpx.AsyncBaseTransport | None, options: dict[str, Any]) -> None:
+        self._http = httpx.AsyncClient(transport=transport, **options)
         self._refreshing: anyio.Lock | None = None
 
     async def aclose(self) -> None:

@@ -18,7 +18,7 @@ from pixelpress.client._program import Instruction, Program, Refresh, Run, Send,
 T = TypeVar("T")
 
 
-class Client(ClientBase):
+class Client(ClientBase[httpx.BaseTransport]):
     """The Pixelpress API from Python (blocking; see `AsyncClient` for asyncio). Use it as a
     context manager, or call `close()`. Safe to share between threads.
 
@@ -30,9 +30,8 @@ class Client(ClientBase):
 
     Refusals raise `PixelpressError` subclasses carrying the service's `code`."""
 
-    def __init__(self, *args: Any, transport: httpx.BaseTransport | None = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._http = httpx.Client(transport=transport, **self._http_options())
+    def _open(self, transport: httpx.BaseTransport | None, options: dict[str, Any]) -> None:
+        self._http = httpx.Client(transport=transport, **options)
         self._refreshing = threading.Lock()
 
     def close(self) -> None:
