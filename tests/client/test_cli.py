@@ -34,7 +34,8 @@ class Shell:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIXELPRESS_")}
-        env.update(XDG_CONFIG_HOME=str(self.home), PIXELPRESS_URL=self.server.base, **extra)
+        env.update({"XDG_CONFIG_HOME": str(self.home), "PIXELPRESS_URL": self.server.base})
+        env.update(extra)
         return env
 
     def run(
@@ -218,3 +219,15 @@ def test_renewed_tokens_are_saved(shell: Shell, user: str) -> None:
     assert renewed["refresh_token"] != saved["tokens"]["refresh_token"]
     assert stat.S_IMODE(shell.config.stat().st_mode) == 0o600
     assert shell.json("ls")["total"] == 0  # the spent refresh token was not used again
+
+
+def test_logout_forgets_the_session_even_when_the_server_cannot_be_told(
+    shell: Shell, user: str
+) -> None:
+    saved = json.loads(shell.config.read_text())
+    saved["url"] = "http://127.0.0.1:9"  # nothing listens there
+    shell.config.write_text(json.dumps(saved))
+    done = shell.run("logout", PIXELPRESS_URL="http://127.0.0.1:9")
+    assert done.returncode == 0, done.stderr
+    assert "warning: the server was not told" in done.stderr and "(unreachable)" in done.stderr
+    assert json.loads(shell.config.read_text())["tokens"] is None

@@ -24,6 +24,7 @@ from rich.table import Table
 from pixelpress.client import config
 from pixelpress.client._cli_support import (
     JsonOption,
+    err,
     fail,
     open_client,
     out,
@@ -71,17 +72,25 @@ def login(
 
 
 def logout(as_json: JsonOption = False) -> None:
-    """End the saved session (its tokens stop working at once) and forget it."""
+    """End the saved session (its tokens stop working at once) and forget it.
+
+    The session is forgotten here even when the server cannot be told (it is then said)."""
     profile = config.Profile.load()
+    refused: PixelpressError | None = None
     if profile.tokens is not None:
-        with refusals(as_json), Client(profile.url, tokens=profile.tokens) as client:
-            client.logout()
+        with Client(profile.url, tokens=profile.tokens) as client:
+            try:
+                client.logout()
+            except PixelpressError as exc:
+                refused = exc
     profile.tokens = None
     profile.save()
     if as_json:
-        print_json({"loggedOut": True})
-    else:
-        out.print("Logged out.")
+        print_json({"loggedOut": True, "serverError": refused.envelope() if refused else None})
+        return
+    if refused is not None:
+        err.print(f"warning: the server was not told: {refused.message} ({refused.code})")
+    out.print("Logged out.")
 
 
 def _files(paths: list[Path], recursive: bool) -> tuple[list[Path], list[tuple[Path, str]]]:
