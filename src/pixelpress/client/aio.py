@@ -1,4 +1,4 @@
-"""`AsyncClient`: the asyncio (and trio) client, a thin driver of the same programs as `Client`."""
+"""`AsyncClient`: the asyncio client, a thin driver of the same programs as `Client`."""
 
 from __future__ import annotations
 
