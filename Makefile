@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest migrate clean bench
+.PHONY: run admin test lint typecheck pytest migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ run: $(VENV)/.installed  ## serve on the embedded default at http://$(HOST):$(PO
 
 migrate: $(VENV)/.installed
 	$(BIN)/pixelpress migrate
+
+# Prompts for what ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD (environment) do not give.
+admin: $(VENV)/.installed  ## create an admin user in the server's database (`make run`'s ./var by default)
+	@$(BIN)/pixelpress users create-admin \
+	  $${ADMIN_USERNAME:+--username "$$ADMIN_USERNAME"} \
+	  $${ADMIN_EMAIL:+--email "$$ADMIN_EMAIL"} \
+	  $${ADMIN_PASSWORD:+--password "$$ADMIN_PASSWORD"}
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --no-cache src tests

@@ -1,4 +1,4 @@
-"""The `pixelpress` command: serve, migrate, users."""
+"""The `pixelpress` command: serve, worker, migrate, users; and the client's user commands."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import asyncio
 import typer
 
 from pixelpress import allocator
+from pixelpress.client.cli import add_user_commands
 from pixelpress.settings import Settings
 
 app = typer.Typer(help="Pixelpress: a self-hosted image processing service.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+add_user_commands(app)
 
 
 @app.command()

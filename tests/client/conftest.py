@@ -1,0 +1,3 @@
+from tests.client.live import server
+
+__all__ = ["server"]
