@@ -224,3 +224,55 @@ async def test_usernames_are_normalised_compared_without_case_and_whole(
         assert r.status_code == 400, (bad, r.text)
     login = {"username": "\uff2e\uff21\uff2d\uff25", "password": PASSWORD}  # "NAME", full-width
     assert (await client.post("/api/v1/auth/login", json=login)).status_code == 200
+
+
+def cookie_line(response: httpx.Response, name: str) -> str:
+    return next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{name}="))
+
+
+async def test_remember_me_survives_refreshes(client: httpx.AsyncClient) -> None:
+    """A refresh by cookie sends the cookies again with their lifetimes: remember-me stays
+    remember-me (it used to turn into browser-session cookies after the first refresh)."""
+    await register(client, "alice")
+    login = {"username": "alice", "password": PASSWORD, "remember_me": True}
+    r = await client.post("/api/v1/auth/login", json=login)
+    assert "Max-Age" in cookie_line(r, "refresh_token")
+    for _ in range(2):
+        csrf = {"X-CSRF-Token": client.cookies["csrf_token"]}
+        r = await client.post("/api/v1/auth/refresh", headers=csrf)
+        assert r.status_code == 200, r.text
+        for name in ("access_token", "refresh_token", "csrf_token"):
+            line = cookie_line(r, name)
+            assert "Max-Age=" in line, line
+        refresh_age = int(cookie_line(r, "refresh_token").split("Max-Age=")[1].split(";")[0])
+        assert refresh_age > 29 * 24 * 3600  # what is left of the 30 remember-me days
+    # without remember-me: session cookies before and after a refresh
+    client.cookies.clear()
+    await client.post("/api/v1/auth/login", json={"username": "alice", "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/refresh", headers={"X-CSRF-Token": client.cookies["csrf_token"]}
+    )
+    assert r.status_code == 200
+    assert "Max-Age" not in cookie_line(r, "refresh_token")
+
+
+async def test_refresh_and_logout_by_cookie_need_the_csrf_token(client: httpx.AsyncClient) -> None:
+    await register(client, "alice")
+    await client.post("/api/v1/auth/login", json={"username": "alice", "password": PASSWORD})
+    assert_error(await client.post("/api/v1/auth/refresh"), 403, "csrf_failed")
+    bad = {"X-CSRF-Token": "guess"}
+    assert_error(await client.post("/api/v1/auth/refresh", headers=bad), 403, "csrf_failed")
+    assert_error(await client.post("/api/v1/auth/logout"), 403, "csrf_failed")
+    assert (await client.get("/api/v1/auth/me")).status_code == 200  # still signed in
+    csrf = {"X-CSRF-Token": client.cookies["csrf_token"]}
+    assert (await client.post("/api/v1/auth/refresh", headers=csrf)).status_code == 200
+    csrf = {"X-CSRF-Token": client.cookies["csrf_token"]}
+    assert (await client.post("/api/v1/auth/logout", headers=csrf)).status_code == 200
+    assert_error(await client.get("/api/v1/auth/me"), 401)
+    # a token in the body or a bearer header is no cookie: no CSRF token needed
+    tokens = await register_tokens(client, "bob")
+    client.cookies.clear()
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 200
+    bearer = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert (await client.post("/api/v1/auth/logout", headers=bearer)).status_code == 200

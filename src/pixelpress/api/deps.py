@@ -35,23 +35,35 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
+def check_csrf(request: Request) -> None:
+    """For a request authenticated by a cookie: an unsafe one must carry the X-CSRF-Token header
+    equal to the CSRF cookie (double submit), since browsers send cookies on their own, to any
+    site's forms included. Every cookie-authenticated change goes through here: ordinary
+    routes, refresh and logout alike."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    given = request.headers.get(CSRF_HEADER, "")
+    if not expected or not signing.equal(expected, given):
+        raise Forbidden(
+            "Cookie-authenticated requests that change data need the X-CSRF-Token header.",
+            code="csrf_failed",
+        )
+
+
+def cookie_token(request: Request, name: str) -> str | None:
+    """The token of cookie `name`, CSRF-checked (see `check_csrf`); None without the cookie."""
+    token = request.cookies.get(name)
+    if token:
+        check_csrf(request)
+    return token or None
+
+
 def presented_token(request: Request) -> str:
-    """The bearer token, or the cookie's; cookie-authenticated unsafe requests need the CSRF
-    header to match the CSRF cookie (double submit), since browsers send cookies on their own."""
-    token = bearer_token(request)
-    if token is not None:
-        return token
-    token = request.cookies.get(ACCESS_COOKIE)
+    """The bearer token, or the access cookie's (CSRF-checked)."""
+    token = bearer_token(request) or cookie_token(request, ACCESS_COOKIE)
     if not token:
         raise Unauthenticated("Authentication is required.", code="not_authenticated")
-    if request.method not in SAFE_METHODS:
-        expected = request.cookies.get(CSRF_COOKIE, "")
-        given = request.headers.get(CSRF_HEADER, "")
-        if not expected or not signing.equal(expected, given):
-            raise Forbidden(
-                "Cookie-authenticated requests that change data need the X-CSRF-Token header.",
-                code="csrf_failed",
-            )
     return token
 
 

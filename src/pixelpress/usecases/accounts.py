@@ -52,12 +52,23 @@ def _check_new_account(username: str, password: str) -> str:
 
 
 async def _open_session(
-    user: User, *, db: Database, tokens: TokenService, clock: Clock, ttl: timedelta
+    user: User,
+    *,
+    db: Database,
+    tokens: TokenService,
+    clock: Clock,
+    ttl: timedelta,
+    persistent: bool = False,
 ) -> Tokens:
     now = clock.now()
     jti = new_id()
     session = AuthSession(
-        id=new_id(), user_id=user.id, created_at=now, expires_at=now + ttl, current_refresh_jti=jti
+        id=new_id(),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + ttl,
+        current_refresh_jti=jti,
+        persistent=persistent,
     )
     async with db.unit_of_work() as uow:
         await uow.sessions.add(session)
@@ -158,7 +169,9 @@ async def login(
         await uow.users.update(user)
         await uow.commit()
     session_ttl = ttl.remember_me if remember_me else ttl.normal
-    issued = await _open_session(user, db=db, tokens=tokens, clock=clock, ttl=session_ttl)
+    issued = await _open_session(
+        user, db=db, tokens=tokens, clock=clock, ttl=session_ttl, persistent=remember_me
+    )
     return LoggedIn(user, issued, remember_me)
 
 
@@ -187,7 +200,7 @@ async def refresh(
         user.id, session_id, refresh_jti=new_jti, refresh_ttl=remaining
     )
     issued = Tokens(access, new_refresh, expires_in, int(remaining.total_seconds()))
-    return LoggedIn(user, issued)
+    return LoggedIn(user, issued, session.persistent)  # remember-me outlives its refreshes
 
 
 async def logout(*, token: str, db: Database, tokens: TokenService, clock: Clock) -> None:

@@ -13,6 +13,7 @@ from pixelpress.api.deps import (
     CurrentUser,
     ServicesDep,
     bearer_token,
+    cookie_token,
 )
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import (
@@ -119,13 +120,14 @@ async def login(body: LoginIn, response: Response, services: ServicesDep) -> Aut
 async def refresh(
     request: Request, response: Response, services: ServicesDep, body: RefreshIn | None = None
 ) -> AuthOut:
-    token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
+    by_cookie = not (body and body.refresh_token)
+    token = cookie_token(request, REFRESH_COOKIE) if by_cookie else body and body.refresh_token
     if not token:
         raise Unauthenticated("A refresh token is required.", code="not_authenticated")
     signed_in = await accounts.refresh(
         refresh_token=token, db=services.db, tokens=services.tokens, clock=services.clock
     )
-    if request.cookies.get(REFRESH_COOKIE):
+    if by_cookie:
         _set_cookies(response, signed_in, services)
     return _auth_out("Token refreshed.", signed_in)
 
@@ -135,7 +137,7 @@ async def logout(
     request: Request, response: Response, services: ServicesDep, body: LogoutIn | None = None
 ) -> MessageOut:
     token = (body.token if body else None) or bearer_token(request)
-    token = token or request.cookies.get(ACCESS_COOKIE) or request.cookies.get(REFRESH_COOKIE)
+    token = token or cookie_token(request, ACCESS_COOKIE) or cookie_token(request, REFRESH_COOKIE)
     if not token:
         raise Unauthenticated(
             "Nothing to log out: no token was presented.", code="not_authenticated"
