@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 
 class CuttableProxy:
@@ -28,6 +29,11 @@ class CuttableProxy:
             writer.close()
         self._links.clear()
 
+    async def bounce(self) -> None:
+        """Drops every open connection and listens again at once, as a restarted service does."""
+        await self.cut()
+        await self.start()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
@@ -47,3 +53,35 @@ class CuttableProxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._links.discard(writer)
         self._links.discard(up_writer)
+
+
+class ThreadedProxy:
+    """A CuttableProxy on an event loop of its own, for tests that drive real processes (not
+    async themselves)."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        import threading
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._proxy = CuttableProxy(target_host, target_port)
+        self.start()
+        self.port = self._proxy.port
+
+    def _run(self, coroutine: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    def start(self) -> None:
+        self._run(self._proxy.start())
+
+    def cut(self) -> None:
+        self._run(self._proxy.cut())
+
+    def bounce(self) -> None:
+        self._run(self._proxy.bounce())
+
+    def close(self) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

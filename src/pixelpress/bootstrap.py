@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import anyio
 
 from pixelpress.adapters.cache_memory import MemoryCache
+from pixelpress.adapters.degraded import DegradedCache, DegradedRateLimiter
 from pixelpress.adapters.email_outbox import OutboxEmailSender
 from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
@@ -28,7 +29,7 @@ from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
 from pixelpress.domain import signing
 from pixelpress.domain.clock import SystemClock
-from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor, TaskQueue
+from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor, RateLimiter, TaskQueue
 from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.delivery import Deliverer
@@ -58,10 +59,17 @@ def build_cache(url: str, prefix: str) -> Cache:
     if scheme in ("redis", "rediss"):
         from pixelpress.adapters.cache_redis import RedisCache  # only when selected
 
-        return RedisCache(url, prefix=prefix)
+        return DegradedCache(RedisCache(url, prefix=prefix))
     raise ValueError(
         f"Unsupported cache URL scheme {scheme!r}; use one of: {', '.join(CACHE_SCHEMES)}"
     )
+
+
+def build_rate_limiter(url: str, prefix: str) -> RateLimiter:
+    limiter = LimitsRateLimiter(url, prefix=prefix)
+    if urlparse(url).scheme == "memory":
+        return limiter
+    return DegradedRateLimiter(limiter, LimitsRateLimiter("memory://"))
 
 
 def build_queue(url: str, *, name: str, task_name: str, concurrency: int) -> TaskQueue:
@@ -88,7 +96,7 @@ class Services:
     notices: TaskQueue
     """Notifications, on slots of their own."""
     cache: Cache
-    rate_limiter: LimitsRateLimiter
+    rate_limiter: RateLimiter
     processor: ImageProcessor
     hasher: PwdlibPasswordHasher
     tokens: JwtTokenService
@@ -192,8 +200,8 @@ async def build_services(
         queue=queue,
         notices=notices,
         cache=cache,
-        rate_limiter=LimitsRateLimiter(
-            settings.ratelimit_url or settings.cache_url, prefix=settings.cache_prefix
+        rate_limiter=build_rate_limiter(
+            settings.ratelimit_url or settings.cache_url, settings.cache_prefix
         ),
         processor=processor,
         hasher=PwdlibPasswordHasher(cpu),

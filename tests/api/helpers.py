@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import httpx
 
-from pixelpress.bootstrap import Services
+from pixelpress.bootstrap import Services, build_services
+from pixelpress.settings import Settings
 from tests.images import photo
 
 PASSWORD = "correct horse battery"
@@ -56,3 +60,15 @@ async def drain(services: Services) -> None:
     while not all(q.idle for q in queues):  # type: ignore[attr-defined]
         for queue in queues:
             await queue.drain()  # type: ignore[attr-defined]
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
+    """Services built from `settings` and a client of the app on them, for tests that need
+    settings of their own."""
+    from pixelpress.api.app import create_app
+
+    async with build_services(settings) as built:
+        transport = httpx.ASGITransport(app=create_app(services=built))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield built, client

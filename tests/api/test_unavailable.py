@@ -3,16 +3,14 @@ hang, and service again once it is back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from pixelpress.api.app import create_app
-from pixelpress.bootstrap import build_services
 from tests import services
-from tests.api.helpers import assert_error, register
+from tests.api.helpers import assert_error, register, running, upload
 from tests.conftest import make_settings
 from tests.proxy import CuttableProxy
 
@@ -34,44 +32,108 @@ async def test_database_down_is_503_then_recovers(
 ) -> None:
     proxy, url = pg_proxy
     settings = make_settings(tmp_path, database_url=url)
-    async with build_services(settings) as built:
-        transport = httpx.ASGITransport(app=create_app(services=built))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            headers = await register(client)
-            assert (await client.get("/api/v1/images", headers=headers)).status_code == 200
-            await proxy.cut()
-            down = await client.get("/api/v1/images", headers=headers)
-            body = assert_error(down, 503, "service_unavailable")
-            assert body["details"] == {"dependency": "database"}
-            assert int(down.headers["Retry-After"]) > 0
-            ready = await client.get("/readyz")
-            body = assert_error(ready, 503, "not_ready")
-            assert body["details"] == {"dependency": "database"}
-            await proxy.start()  # back on the same port
-            assert (await client.get("/api/v1/images", headers=headers)).status_code == 200
-            assert (await client.get("/readyz")).status_code == 200
+    async with running(settings) as (_, client):
+        headers = await register(client)
+        assert (await client.get("/api/v1/images", headers=headers)).status_code == 200
+        await proxy.cut()
+        down = await client.get("/api/v1/images", headers=headers)
+        body = assert_error(down, 503, "service_unavailable")
+        assert body["details"] == {"dependency": "database"}
+        assert int(down.headers["Retry-After"]) > 0
+        ready = await client.get("/readyz")
+        body = assert_error(ready, 503, "not_ready")
+        assert body["details"]["dependency"] == "database"  # type: ignore[index]
+        assert body["details"]["checks"]["database"] == "down"  # type: ignore[index]
+        await proxy.start()  # back on the same port
+        assert (await client.get("/api/v1/images", headers=headers)).status_code == 200
+        assert (await client.get("/readyz")).status_code == 200
 
 
-async def test_cache_down_is_503_then_recovers(tmp_path: Path) -> None:
+@pytest.fixture
+async def redis_proxy() -> AsyncIterator[CuttableProxy]:
     services.need("Redis")
     proxy = CuttableProxy("127.0.0.1", 6379)
     await proxy.start()
-    settings = make_settings(
-        tmp_path, cache_url=f"redis://127.0.0.1:{proxy.port}/0", cache_prefix=f"t-{proxy.port}"
-    )
     try:
-        async with build_services(settings) as built:
-            transport = httpx.ASGITransport(app=create_app(services=built))
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                headers = await register(client)
-                await proxy.cut()
-                down = await client.get("/api/v1/auth/me", headers=headers)
-                body = assert_error(down, 503, "service_unavailable")
-                assert body["details"] == {"dependency": "cache"}
-                assert "Retry-After" in down.headers
-                body = assert_error(await client.get("/readyz"), 503, "not_ready")
-                assert body["details"] == {"dependency": "cache"}
-                await proxy.start()
-                assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
+        yield proxy
     finally:
         await proxy.cut()
+
+
+async def test_while_redis_is_down_the_service_keeps_serving(
+    tmp_path: Path, redis_proxy: CuttableProxy
+) -> None:
+    """Redis down is a degraded mode, not an outage: cache misses go to the database and storage,
+    rate limits count per process, readiness says `degraded` naming the cache; only what must
+    reach every process (purging a deleted or replaced image) waits for Redis, with a 503."""
+    proxy = redis_proxy
+    settings = make_settings(
+        tmp_path,
+        cache_url=f"redis://127.0.0.1:{proxy.port}/0",
+        cache_prefix=f"t-{proxy.port}",
+        rate_limit_transform=4,
+    )
+    async with running(settings) as (_, client):
+        headers = await register(client)
+        image_id = (await upload(client, headers)).json()["imageId"]
+        minted = await client.post(f"/api/v1/images/{image_id}/urls", json={}, headers=headers)
+        signed = minted.json()["url"]
+        assert (await client.get(signed)).status_code == 200  # cached in Redis now
+        await proxy.cut()
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["status"] == "degraded"
+        assert ready.json()["checks"]["cache"] == "down"
+        assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
+        hit = await client.get(signed)  # its record is out of reach: found again
+        assert hit.status_code == 200 and hit.content
+        render = await client.get(f"/api/v1/images/{image_id}/render?width=40", headers=headers)
+        assert render.status_code == 200
+        other = (await upload(client, headers)).json()["imageId"]
+        # the limits still hold, counted in this process
+        statuses = [
+            (await client.post(f"/api/v1/images/{other}/transform", json={"rotate": r},
+                               headers=headers)).status_code
+            for r in (10, 20, 30, 40, 50)
+        ]  # fmt: skip
+        assert statuses[:4] == [202] * 4 and statuses[4] == 429
+        # a delete must purge every process's cache: it waits for Redis
+        gone = await client.delete(f"/api/v1/images/{image_id}", headers=headers)
+        body = assert_error(gone, 503, "service_unavailable")
+        assert body["details"] == {"dependency": "cache"}
+        assert (await client.get(f"/api/v1/images/{image_id}", headers=headers)).status_code == 200
+        await proxy.start()
+        await asyncio.sleep(2.2)  # the shared side is tried again after a moment
+        assert (
+            await client.delete(f"/api/v1/images/{image_id}", headers=headers)
+        ).status_code == 204
+        assert (await client.get(signed)).status_code == 404
+        assert (await client.get("/readyz")).json()["status"] == "ready"
+
+
+async def test_a_redis_restart_costs_no_request(tmp_path: Path, redis_proxy: CuttableProxy) -> None:
+    """Pooled connections die with a restart; each is retried on a fresh one, so no request
+    sees it (before, each pooled connection failed one request with a 503)."""
+    proxy = redis_proxy
+    settings = make_settings(
+        tmp_path, cache_url=f"redis://127.0.0.1:{proxy.port}/0", cache_prefix=f"r-{proxy.port}"
+    )
+    async with running(settings) as (_, client):
+        headers = await register(client)
+        image_id = (await upload(client, headers)).json()["imageId"]
+        minted = await client.post(f"/api/v1/images/{image_id}/urls", json={}, headers=headers)
+        signed = minted.json()["url"]
+
+        async def burst() -> list[int]:
+            answers = await asyncio.gather(
+                *(client.get(signed) for _ in range(8)),
+                *(client.get("/api/v1/auth/me", headers=headers) for _ in range(8)),
+            )
+            return [a.status_code for a in answers]
+
+        assert set(await burst()) == {200}  # several pooled connections in use
+        for _ in range(3):
+            await proxy.bounce()
+            assert set(await burst()) == {200}
+        ready = (await client.get("/readyz")).json()
+        assert ready["status"] == "ready"

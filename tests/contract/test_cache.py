@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import asyncio
 
+from pixelpress.adapters.cache_redis import RedisCache
+from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.ports import Cache
+from tests import services
+from tests.proxy import CuttableProxy
 
 
 async def test_set_get_delete(cache: Cache) -> None:
@@ -52,3 +56,30 @@ async def test_add_sets_only_when_absent(cache: Cache) -> None:
     await cache.delete(key)
     assert await cache.add(key, b"y", ttl=60)
     assert await cache.get(key) == b"y"
+
+
+async def test_redis_restarts_cost_no_command() -> None:
+    """Every pooled connection dies with a Redis restart; the next command on each is retried
+    on a fresh connection instead of failing (the limiter shares these connection options)."""
+    services.need("Redis")
+
+    proxy = CuttableProxy("127.0.0.1", 6379)
+    await proxy.start()
+    redis = RedisCache(f"redis://127.0.0.1:{proxy.port}/0", prefix=f"bounce-{proxy.port}")
+    limiter = LimitsRateLimiter(f"redis://127.0.0.1:{proxy.port}/0", prefix=f"b-{proxy.port}")
+    try:
+        await asyncio.gather(*(redis.set(f"k{n}", b"v", ttl=30) for n in range(6)))
+        await asyncio.gather(
+            *(limiter.hit("b", f"k{n}", limit=9, per_seconds=60) for n in range(6))
+        )
+        for _ in range(2):
+            await proxy.bounce()
+            got = await asyncio.gather(*(redis.get(f"k{n}") for n in range(6)))
+            assert got == [b"v"] * 6
+            hits = await asyncio.gather(
+                *(limiter.hit("b", f"k{n}", limit=9, per_seconds=60) for n in range(6))
+            )
+            assert all(h.allowed for h in hits)
+    finally:
+        await redis.close()
+        await proxy.cut()

@@ -9,6 +9,7 @@ import pytest
 
 from pixelpress.adapters.queue_inprocess import InProcessQueue
 from pixelpress.adapters.queue_rabbitmq import RabbitQueue
+from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import TaskQueue
 from tests import services
 
@@ -166,3 +167,67 @@ async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slot
         if not isinstance(consumer, InProcessQueue):
             await services.delete_queues(f"{name}.slow")
             await services.delete_queues(f"{name}.fast")
+
+
+async def test_rabbitmq_down_at_start_then_up_then_down_again() -> None:
+    """A process starts while the broker is down (degraded, not dead): publishing says
+    Unavailable and ping names the queue; it connects on its own once the broker is back; and
+    ping tells the truth during a later outage (the connection object stays "open" while it
+    reconnects, so only an answer from the broker counts)."""
+    from tests.proxy import CuttableProxy
+
+    services.need("RabbitMQ")
+    proxy = CuttableProxy("127.0.0.1", 5672)
+    await proxy.start()
+    port = proxy.port
+    await proxy.cut()  # nothing listens on `port` now
+    name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
+    url = services.AMQP_URL.replace(":5672", f":{port}")
+    inbox = Inbox()
+    consumer = RabbitQueue(url, name=name, task_name=f"{name}.run", concurrency=1, start_wait=0.5)
+    publisher = RabbitQueue(url, name=name, task_name=f"{name}.run", concurrency=1, start_wait=0.5)
+    try:
+        await consumer.start(inbox.handle)
+        await publisher.start(None)
+        with pytest.raises(Unavailable):
+            await publisher.ping()
+        with pytest.raises(Unavailable):
+            await publisher.publish("early")
+        await proxy.start()  # the broker is back, on the same port
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                await publisher.ping()
+                await consumer.ping()
+                break
+            except Unavailable:
+                assert time.monotonic() < deadline, "never connected"
+                await asyncio.sleep(0.2)
+        await publisher.publish("late")
+        await inbox.wait_for(1)
+        assert [item for item, _ in inbox.received] == ["late"]
+        await proxy.cut()
+        deadline = time.monotonic() + 10
+        while True:  # noticed at the latest when the broker fails to answer a ping in time
+            try:
+                await publisher.ping()
+            except Unavailable:
+                break
+            assert time.monotonic() < deadline, "the outage was never noticed"
+            await asyncio.sleep(0.2)
+        await proxy.start()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                await publisher.ping()
+                await publisher.publish("after")
+                break
+            except Unavailable:
+                assert time.monotonic() < deadline, "never reconnected"
+                await asyncio.sleep(0.5)
+        await inbox.wait_for(2, timeout=30)
+    finally:
+        await publisher.stop()
+        await consumer.stop()
+        await proxy.cut()
+        await services.delete_queues(name)

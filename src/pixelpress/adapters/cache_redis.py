@@ -5,12 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pixelpress.domain.errors import Unavailable
 
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+CONNECTION_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "socket_keepalive": True,
+    # A pooled connection that died with a Redis restart fails its next command: try again on a
+    # fresh one at once, so a restart costs no request (and checks idle ones before use).
+    "retry": Retry(ExponentialBackoff(cap=0.5, base=0.02), retries=3),
+    "retry_on_error": [RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+    "health_check_interval": 10,
+}
+"""For every Redis client of ours: the cache's and the rate limiter's."""
 
 
 def _unavailable() -> Unavailable:
@@ -20,9 +33,7 @@ def _unavailable() -> Unavailable:
 class RedisCache:
     def __init__(self, url: str, *, prefix: str = "pixelpress") -> None:
         self._ns = f"{prefix}:cache:"
-        self._redis: Redis = Redis.from_url(
-            url, socket_connect_timeout=3, socket_timeout=5, health_check_interval=30
-        )
+        self._redis: Redis = Redis.from_url(url, **CONNECTION_OPTIONS)
 
     async def get(self, key: str) -> bytes | None:
         try:

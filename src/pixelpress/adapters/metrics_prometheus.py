@@ -37,6 +37,12 @@ class Metrics:
         self.queue_depth = Gauge(
             "pixelpress_queue_depth", "Jobs waiting to be run (queued).", registry=r
         )
+        self.dependency_up = Gauge(
+            "pixelpress_dependency_up",
+            "1 when the dependency answered the last readiness check, else 0.",
+            ["dependency"],
+            registry=r,
+        )
         self.job_seconds = Histogram(
             "pixelpress_job_duration_seconds",
             "Time to run a job (load, render, store), by outcome.",

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 CONNECT_RETRY_SECONDS = 2.0
 PING_SECONDS = 3.0
+START_WAIT_SECONDS = 5.0
+"""How long `start` waits for a first connection before going on degraded."""
 
 
 def _broker(url: str, name: str, concurrency: int) -> Any:
@@ -45,8 +47,17 @@ def _broker(url: str, name: str, concurrency: int) -> Any:
 
 
 class RabbitQueue:
-    def __init__(self, url: str, *, name: str, task_name: str, concurrency: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        task_name: str,
+        concurrency: int,
+        start_wait: float = START_WAIT_SECONDS,
+    ) -> None:
         self.name = name
+        self._start_wait = start_wait
         self._task_name = task_name
         self._concurrency = concurrency
         self._broker = _broker(url, name, concurrency)
@@ -69,7 +80,7 @@ class RabbitQueue:
         # A broker that answers is connected before start() returns; one that does not is
         # waited for in the background (the process starts degraded).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._connected.wait()), timeout=10)
+            await asyncio.wait_for(asyncio.shield(self._connected.wait()), timeout=self._start_wait)
 
     async def _connect_and_consume(self, consume: bool) -> None:
         while True:
@@ -123,8 +134,9 @@ class RabbitQueue:
     async def ping(self) -> None:
         """An answer from the broker itself (a passive declare of our queue), not the state of a
         connection object, which stays "open" while it reconnects."""
-        if not self._connected.is_set():
-            raise self._down()
+        connection = self._broker.write_conn
+        if not self._connected.is_set() or connection is None or not connection.connected.is_set():
+            raise self._down()  # known to be reconnecting: no need to wait for a timeout
         try:
             channel = self._broker.write_channel
             await asyncio.wait_for(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -17,9 +18,15 @@ class LimitsRateLimiter:
     def __init__(self, url: str, *, prefix: str = "pixelpress") -> None:
         # "memory://" -> "async+memory://", "redis://h" -> "async+redis://h"
         url = url if url.startswith("async+") else f"async+{url}"
-        options: dict[str, str] = {}
+        options: dict[str, Any] = {}
         if "redis" in url.split("://")[0]:
-            options = {"implementation": "redispy", "key_prefix": f"{prefix}:limits"}
+            from pixelpress.adapters.cache_redis import CONNECTION_OPTIONS
+
+            options = {
+                "implementation": "redispy",
+                "key_prefix": f"{prefix}:limits",
+                **CONNECTION_OPTIONS,
+            }
         self._storage = storage_from_string(url, **options)
         self._limiter = MovingWindowRateLimiter(self._storage)
 

@@ -83,6 +83,7 @@ async def delete_user(
     require_admin(admin)
     if user_id == admin.id:
         raise Conflict("Admins cannot delete themselves.", code="self_change")
+    await cache.ping()  # their images' cache entries must be purgeable (see delete_image)
     async with db.unit_of_work() as uow:
         user = await uow.users.get(user_id)
         if user is None:

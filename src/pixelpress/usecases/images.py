@@ -186,6 +186,9 @@ async def replace_image(
     async with db.unit_of_work(readonly=True) as uow:
         old = await visible_image(uow, image_id, user)
     ingested = await processor.ingest(upload.path)
+    # First, while nothing has changed: a cache that cannot be purged (Redis down) stops the
+    # replace here (503), rather than leave other processes serving the old bytes.
+    await cache.delete_prefix(image_prefix(old.id))
     info = ingested.info
     new = replace(
         old,
@@ -249,7 +252,12 @@ async def get_image(image_id: str, *, user: User, db: Database) -> ImageView:
 async def delete_image(
     image_id: str, *, user: User, db: Database, storage: ObjectStorage, cache: Cache
 ) -> None:
-    """Rows first (so nothing points at missing bytes), then every stored object and cache entry."""
+    """Rows first (so nothing points at missing bytes), then every stored object and cache entry.
+    The cache is purged once before anything changes too: one that cannot be purged (Redis
+    down) stops the delete there (503), rather than leave other processes serving it."""
+    async with db.unit_of_work(readonly=True) as uow:
+        await visible_image(uow, image_id, user)
+    await cache.delete_prefix(image_prefix(image_id))
     async with db.unit_of_work() as uow:
         image = await visible_image(uow, image_id, user)
         await uow.images.delete(image.id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from fastapi import Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -21,26 +24,53 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"model": ErrorOut, "description": "Not ready."}})
+CRITICAL = ("database", "storage")
+"""Without these nothing can be served: readiness fails. The queues and the cache only degrade
+the service (see the README's Security section), so a process keeps its traffic without them."""
+PING_SECONDS = 5
+
+
+async def _answers(ping: Callable[[], Awaitable[None]]) -> bool:
+    try:
+        await asyncio.wait_for(ping(), PING_SECONDS)
+    except (Unavailable, TimeoutError):
+        return False
+    return True
+
+
+@router.get(
+    "/readyz",
+    responses={503: {"model": ErrorOut, "description": "Not ready: the database or storage."}},
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
-    checks = {
+    """`ready`; `degraded` (200) while a queue or the cache is down, naming it; 503 while the
+    database or storage is."""
+
+    async def queues() -> None:
+        await services.queue.ping()
+        await services.notices.ping()
+
+    pings: dict[str, Callable[[], Awaitable[None]]] = {
         "database": services.db.ping,
         "storage": services.storage.ping,
-        "queue": services.queue.ping,
+        "queue": queues,
         "cache": services.cache.ping,
     }
-    for name, ping in checks.items():
-        try:
-            await ping()
-        except Unavailable:
-            return error_response(
-                503,
-                f"Not ready: the {name} does not answer.",
-                "not_ready",
-                {"dependency": name},
-                {"Retry-After": "5"},
-            )
-    return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
+    answers = await asyncio.gather(*(_answers(ping) for ping in pings.values()))
+    checks = {name: "ok" if up else "down" for name, up in zip(pings, answers, strict=True)}
+    for name, up in zip(pings, answers, strict=True):
+        services.metrics.dependency_up.labels(dependency=name).set(1 if up else 0)
+    down = [name for name, state in checks.items() if state == "down"]
+    critical = [name for name in down if name in CRITICAL]
+    if critical:
+        return error_response(
+            503,
+            f"Not ready: the {critical[0]} does not answer.",
+            "not_ready",
+            {"dependency": critical[0], "checks": checks},
+            {"Retry-After": "5"},
+        )
+    return JSONResponse({"status": "degraded" if down else "ready", "checks": checks})
 
 
 @router.get("/metrics", response_class=Response, dependencies=[Depends(require_metrics_token)])
