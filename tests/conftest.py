@@ -27,6 +27,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
         "rate_limit_default": 10_000,
         "rate_limit_login": 10_000,
+        "rate_limit_login_account": 10_000,
+        "rate_limit_render": 10_000,
         "rate_limit_upload": 10_000,
         "rate_limit_transform": 10_000,
         "job_sweep_seconds": 3600,

@@ -32,6 +32,7 @@ from pixelpress.domain.clock import SystemClock
 from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor, RateLimiter, TaskQueue
 from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
+from pixelpress.usecases.admission import RenderGate
 from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
 from pixelpress.usecases.notifications import Notifier, notify
@@ -223,6 +224,9 @@ async def build_services(
             clock=clock,
             limits=settings.limits,
             inline_bytes=settings.delivery_inline_bytes,
+            gate=RenderGate(
+                slots=settings.render_concurrency, wait_seconds=settings.render_wait_seconds
+            ),
         ),
         runner=runner,
         notifier=Notifier(

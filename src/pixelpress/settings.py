@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     rate_limit_login: int = 10
     rate_limit_transform: int = 30
     rate_limit_upload: int = 30
+    rate_limit_render: int = 300
+    """Signed-URL cache misses (renders) per address; cached hits are never limited."""
+    rate_limit_login_account: int = 5
+    """Login attempts per account, from any address (guessing one account's password)."""
+    rate_limit_address_factor: int = Field(default=2, ge=1)
+    """Signed-in traffic is limited per user and, beside it, per address at this many times the
+    limit: many fresh accounts behind one address do not multiply its budget."""
+    render_concurrency: int = Field(default=4, ge=1)
+    """On-the-fly renders at once in a process; more wait up to `render_wait_seconds`, then
+    answer 503 with Retry-After (cached hits keep flowing)."""
+    render_wait_seconds: float = Field(default=2.0, ge=0)
     trusted_proxies: list[str] = Field(default_factory=list)
 
     def __repr_args__(self) -> Any:

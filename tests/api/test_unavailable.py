@@ -71,7 +71,7 @@ async def test_while_redis_is_down_the_service_keeps_serving(
         tmp_path,
         cache_url=f"redis://127.0.0.1:{proxy.port}/0",
         cache_prefix=f"t-{proxy.port}",
-        rate_limit_transform=4,
+        rate_limit_transform=5,  # one goes on the owner render below
     )
     async with running(settings) as (_, client):
         headers = await register(client)

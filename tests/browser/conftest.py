@@ -88,6 +88,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         data_dir=str(cwd / "var"),
         rate_limit_default="100000",
         rate_limit_login="100000",
+        rate_limit_login_account="100000",
+        rate_limit_render="100000",
         rate_limit_upload="100000",
         rate_limit_transform="100000",
         max_pixels="40000000",

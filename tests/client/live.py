@@ -17,7 +17,8 @@ SECRET_KEY = "client-tests-secret-key-long-enough-for-hs256"
 URL_KEY = "client-tests-url-signing-key"
 PASSWORD = "correct horse battery"
 UNLIMITED = {
-    f"rate_limit_{bucket}": "10000" for bucket in ("default", "login", "upload", "transform")
+    f"rate_limit_{bucket}": "10000"
+    for bucket in ("default", "login", "upload", "transform", "login_account", "render")
 }
 
 

@@ -86,6 +86,7 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
         secret_key=f"e2e-secret-{tag}-long-enough-for-hs256",
         rate_limit_default="100000",
         rate_limit_login="10",
+        rate_limit_login_account="100000",
         job_lease_seconds="4",
         webhook_allow_loopback="true",
         notification_retry_base_seconds="0.2",

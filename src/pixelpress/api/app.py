@@ -12,7 +12,7 @@ from pixelpress import __version__
 from pixelpress.api import docs, errors, openapi, routing
 from pixelpress.api.body_limit import BodyLimitMiddleware
 from pixelpress.api.observability import ObservabilityMiddleware
-from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, carries_image
+from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, Spender, carries_image
 from pixelpress.api.routes import (
     admin,
     auth,
@@ -92,17 +92,23 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             upload_limit if carries_image(method, path) else JSON_BODY_LIMIT
         ),
     )
-    app.add_middleware(
-        RateLimitMiddleware,
-        limiter=lambda: app.state.services.rate_limiter,
-        tokens=lambda: app.state.services.tokens,
-        buckets=Buckets(
+    spender = Spender(
+        lambda: app.state.services.rate_limiter,
+        Buckets(
             default=settings.rate_limit_default,
             login=settings.rate_limit_login,
             upload=settings.rate_limit_upload,
             transform=settings.rate_limit_transform,
+            render=settings.rate_limit_render,
+            address_factor=settings.rate_limit_address_factor,
         ),
-        trusted_proxies=settings.trusted_proxies,
+        settings.trusted_proxies,
+    )
+    app.state.spender = spender  # routes budget the renders they cause with it
+    app.add_middleware(
+        RateLimitMiddleware,
+        spender=spender,
+        tokens=lambda: app.state.services.tokens,
         on_block=lambda caller, bucket: record_rate_limit_block(app.state.services, caller, bucket),
     )
     # Outermost: sees every answer, 413s and 429s included.

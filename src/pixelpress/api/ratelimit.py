@@ -31,15 +31,30 @@ def carries_image(method: str, path: str) -> bool:
 
 
 TRANSFORM = re.compile(r"^/api(/v1)?/images/[^/]+/(transform|process)/?$")
+DRY_RUN = re.compile(rb"(^|&)dryRun=true(&|$)")
+
+
+def _dry_run(scope: Scope) -> bool:
+    """A dry run renders nothing: it is not a transformation's cost."""
+    return DRY_RUN.search(scope.get("query_string", b"")) is not None
+
+
 LOGIN = re.compile(r"^/api(/v1)?/auth/(login|register|refresh)/?$")
 
 
 @dataclass(frozen=True)
 class Buckets:
+    """Requests per minute: per user when signed in (and, beside it, per address at
+    `address_factor` times the limit, so that many fresh accounts behind one address do not
+    multiply its budget), per address otherwise."""
+
     default: int
     login: int
     upload: int
     transform: int
+    render: int = 300
+    """Signed-URL cache misses per address (renders cost the same however they are asked)."""
+    address_factor: int = 2
 
 
 def client_address(scope: Scope, trusted: list[str]) -> str:
@@ -64,25 +79,54 @@ def client_address(scope: Scope, trusted: list[str]) -> str:
     return peer
 
 
+class Spender:
+    """Spends a request from a bucket: the caller's own and, for a signed-in caller, the
+    address's ceiling beside it. The middleware and the routes that budget renders share it."""
+
+    def __init__(
+        self, limiter: Callable[[], RateLimiter], buckets: Buckets, trusted_proxies: list[str]
+    ) -> None:
+        self.limiter = limiter
+        self.buckets = buckets
+        self.trusted = trusted_proxies
+
+    def address(self, scope: Scope) -> str:
+        return f"ip:{client_address(scope, self.trusted)}"
+
+    async def spend(self, bucket: str, limit: int, caller: str, address: str) -> RateLimitResult:
+        """The tighter of the caller's result and, for a user, its address's ceiling."""
+        limiter = self.limiter()
+        result = await limiter.hit(bucket, caller, limit=limit, per_seconds=60)
+        if not result.allowed or caller == address:
+            return result
+        ceiling = await limiter.hit(
+            f"{bucket}-address", address, limit=limit * self.buckets.address_factor, per_seconds=60
+        )
+        return ceiling if not ceiling.allowed or ceiling.remaining < result.remaining else result
+
+    async def charge(self, bucket: str, limit: int, caller: str, address: str) -> None:
+        """`spend`, refusing with RateLimited (429) when the bucket is empty."""
+        result = await self.spend(bucket, limit, caller, address)
+        if not result.allowed:
+            raise RateLimited(retry_after=max(1, result.reset_after))
+
+
 class RateLimitMiddleware:
     def __init__(
         self,
         app: ASGIApp,
         *,
-        limiter: Callable[[], RateLimiter],
+        spender: Spender,
         tokens: Callable[[], TokenService],
-        buckets: Buckets,
-        trusted_proxies: list[str],
         on_block: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.on_block = on_block
-        self.limiter = limiter
+        self.spender = spender
         self.tokens = tokens
-        self.buckets = buckets
-        self.trusted = trusted_proxies
+        self.buckets = spender.buckets
 
-    def _caller(self, scope: Scope) -> str:
+    def _caller(self, scope: Scope, address: str) -> str:
         headers = dict(scope["headers"])
         auth = headers.get(b"authorization", b"").decode("latin-1")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
@@ -96,28 +140,30 @@ class RateLimitMiddleware:
                 return f"user:{user_id}"
             except Unauthenticated:
                 pass
-        return f"ip:{client_address(scope, self.trusted)}"
+        return address
 
     async def _check(self, scope: Scope) -> tuple[RateLimitResult, str, str]:
         """(the tightest result, the key it counted, the bucket it came from)."""
         path, method = scope["path"], scope["method"]
-        caller = self._caller(scope)
-        limiter = self.limiter()
-        tightest = await limiter.hit("default", caller, limit=self.buckets.default, per_seconds=60)
+        address = self.spender.address(scope)
+        caller = self._caller(scope, address)
+        buckets = self.buckets
+        tightest = await self.spender.spend("default", buckets.default, caller, address)
         if not tightest.allowed:
             return tightest, caller, "default"
         special: tuple[str, int, str] | None = None
         if method == "POST" and LOGIN.match(path):
-            # Per address: guessing passwords for many accounts counts as one caller.
-            special = ("login", self.buckets.login, f"ip:{client_address(scope, self.trusted)}")
+            # Per address: guessing passwords for many accounts counts as one caller (and
+            # guessing one account's from many addresses is limited per account, at login).
+            special = ("login", buckets.login, address)
         elif carries_image(method, path):
-            special = ("upload", self.buckets.upload, caller)
-        elif method == "POST" and TRANSFORM.match(path):
-            special = ("transform", self.buckets.transform, caller)
+            special = ("upload", buckets.upload, caller)
+        elif method == "POST" and TRANSFORM.match(path) and not _dry_run(scope):
+            special = ("transform", buckets.transform, caller)
         if special is None:
             return tightest, caller, "default"
         bucket, limit, key = special
-        result = await limiter.hit(bucket, key, limit=limit, per_seconds=60)
+        result = await self.spender.spend(bucket, limit, key, address)
         if not result.allowed or result.remaining < tightest.remaining:
             return result, key, bucket
         return tightest, caller, "default"

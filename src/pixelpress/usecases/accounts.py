@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pixelpress.domain.errors import Conflict, InvalidInput, Unauthenticated
+from pixelpress.domain.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import AuthSession, LogLevel, Role, Tokens, User
 from pixelpress.domain.text import normal_name
-from pixelpress.ports import Clock, Database, PasswordHasher, TokenService
+from pixelpress.ports import Clock, Database, PasswordHasher, RateLimiter, TokenService
 from pixelpress.usecases.logs import record
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{2,31}")
@@ -144,9 +144,24 @@ async def login(
     tokens: TokenService,
     clock: Clock,
     ttl: SessionTtl,
+    limiter: RateLimiter | None = None,
+    attempts_per_minute: int = 5,
 ) -> LoggedIn:
+    """`limiter`: attempts on one account are limited whatever address they come from (the
+    per-address login limit alone let 30 addresses try 30 passwords); checked before any
+    password is hashed."""
+    login = normal_name(login)
+    if limiter is not None:
+        spent = await limiter.hit(
+            "login-account", login.casefold(), limit=attempts_per_minute, per_seconds=60
+        )
+        if not spent.allowed:
+            raise RateLimited(
+                max(1, spent.reset_after),
+                "Too many sign-in attempts for this account. Please try again later.",
+            )
     async with db.unit_of_work(readonly=True) as uow:
-        user = await uow.users.find_by_login(normal_name(login))
+        user = await uow.users.find_by_login(login)
     if user is None:
         await hasher.dummy_verify()  # an unknown user costs what a wrong password costs
         matches, upgraded = False, None

@@ -22,6 +22,7 @@ from pixelpress.domain.models import (
 from pixelpress.domain.spec import TransformSpec, parse_query, plan
 from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
 from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see, visible_image
+from pixelpress.usecases.admission import Budget, RenderGate
 from pixelpress.usecases.renditions import rendition_hash, source_for
 from pixelpress.usecases.transforms import resolve_watermark, variant_key, watermark_bytes
 
@@ -65,6 +66,8 @@ class Deliverer:
     limits: ImageLimits
     inline_bytes: int
     """Variants up to this size are cached with their record (see `Delivered.data`)."""
+    gate: RenderGate = field(default_factory=lambda: RenderGate(slots=4, wait_seconds=2))
+    """On-the-fly renders admitted at once in this process."""
     lock_seconds: int = 60
     wait_seconds: float = 60
     poll_seconds: float = 0.02
@@ -126,10 +129,16 @@ def _iso(value: object) -> str:
 
 
 async def deliver(
-    image_id: str, spec: TransformSpec | None, *, d: Deliverer, viewer: User | None = None
+    image_id: str,
+    spec: TransformSpec | None,
+    *,
+    d: Deliverer,
+    viewer: User | None = None,
+    budget: Budget | None = None,
 ) -> Delivered:
     """The stored rendering of `spec` (None: the original, upright and stripped), rendering it
-    first if nobody has. `viewer` None means the caller holds a signed URL."""
+    first if nobody has. `viewer` None means the caller holds a signed URL. `budget` is spent
+    only when this call renders (a cached or stored variant costs nothing)."""
     if spec is not None:
         found = await _cached(image_id, spec.hash, d, viewer)
         if found is not None:
@@ -140,7 +149,9 @@ async def deliver(
                 variants = (
                     {} if card.rendition is None else {card.rendition.spec_hash: card.rendition}
                 )
-                return await _produce(card.image, spec, variants, d, viewer, looked_up=False)
+                return await _produce(
+                    card.image, spec, variants, d, viewer, budget, looked_up=False
+                )
             except NotFound:
                 # The card is out of date (the image was replaced or deleted since it was
                 # written): forget it and ask the database.
@@ -151,7 +162,7 @@ async def deliver(
         found = await _cached(image.id, settled.hash, d, viewer)
         if found is not None:
             return found
-    return await _produce(image, settled, variants, d, viewer, looked_up=True)
+    return await _produce(image, settled, variants, d, viewer, budget, looked_up=True)
 
 
 async def settle_spec(
@@ -183,6 +194,7 @@ async def _produce(
     variants: dict[str, Variant],
     d: Deliverer,
     viewer: User | None,
+    budget: Budget | None,
     *,
     looked_up: bool,
 ) -> Delivered:
@@ -211,7 +223,10 @@ async def _produce(
                 if found is not None:
                     return found
                 rendition = variants.get(rendition_hash(image) or "")
-                return await _render(image, spec, key, rendition, d)
+                if budget is not None:
+                    await budget()
+                async with d.gate.admitted():
+                    return await _render(image, spec, key, rendition, d)
             finally:
                 await d.cache.delete(lock)
         # Someone else is rendering it: wait for their result rather than render it twice.

@@ -111,6 +111,8 @@ async def login(body: LoginIn, response: Response, services: ServicesDep) -> Aut
         tokens=services.tokens,
         clock=services.clock,
         ttl=services.session_ttl,
+        limiter=services.rate_limiter,
+        attempts_per_minute=services.settings.rate_limit_login_account,
     )
     _set_cookies(response, signed_in, services)
     return _auth_out("Login successful.", signed_in)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from pixelpress.api.deps import CurrentUser, ServicesDep
+from pixelpress.api.ratelimit import Spender
 from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, object_body
 from pixelpress.api.strict import Strict
@@ -23,6 +24,7 @@ from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
 from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
 from pixelpress.usecases import delivery
+from pixelpress.usecases.admission import Budget
 
 router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -42,14 +44,29 @@ async def _serve(
     vary: bool,
     viewer: User | None = None,
 ) -> Response:
-    found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=viewer)
+    budget = _budget(request, viewer)
+    d = services.deliverer
+    found = await delivery.deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
     try:
         return await _respond(image_id, found, request, services, cache_control, vary)
     except NotFound:
         # The cached record outlived its stored object (purged meanwhile, or lost): once more.
-        await delivery.forget(image_id, found, d=services.deliverer)
-        found = await delivery.deliver(image_id, spec, d=services.deliverer, viewer=viewer)
+        await delivery.forget(image_id, found, d=d)
+        found = await delivery.deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
         return await _respond(image_id, found, request, services, cache_control, vary)
+
+
+def _budget(request: Request, viewer: User | None) -> Budget:
+    """What a render caused by this request costs: the owner's transform bucket (and its
+    address's ceiling) for an owner render, the address's render bucket for a signed URL.
+    Renders cost the same however they are asked for; cached hits cost nothing."""
+    spender: Spender = request.app.state.spender
+    address = spender.address(request.scope)
+    buckets = spender.buckets
+    if viewer is not None:
+        caller = f"user:{viewer.id}"
+        return lambda: spender.charge("transform", buckets.transform, caller, address)
+    return lambda: spender.charge("render", buckets.render, address, address)
 
 
 async def _respond(
