@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import Job, JobStatus, PageOf, User, Variant
@@ -30,15 +30,24 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 """Documented on every route: what any of them may answer besides its success."""
 
 
+# The rules below are checked by the use cases (with their own messages, after NFKC for names);
+# the schema states them too, so that clients and fuzzers know them.
+USERNAME_RULE = {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$", "minLength": 3, "maxLength": 32}
+PASSWORD_RULE = {"minLength": 8, "maxLength": 128}
+
+
 class RegisterIn(Strict):
-    username: str = Field(max_length=64)
+    username: str = Field(max_length=64, json_schema_extra=USERNAME_RULE)
     email: EmailStr
-    password: str = Field(max_length=256)
+    password: str = Field(max_length=256, json_schema_extra=PASSWORD_RULE)
 
 
 class LoginIn(Strict):
-    username: str | None = Field(default=None, max_length=254)
-    email: str | None = Field(default=None, max_length=254)
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["username"]}, {"required": ["email"]}]}
+    )
+    username: str | None = Field(default=None, max_length=254, json_schema_extra={"minLength": 1})
+    email: str | None = Field(default=None, max_length=254, json_schema_extra={"minLength": 1})
     password: str = Field(max_length=256)
     remember_me: bool = False
 

@@ -35,7 +35,7 @@ class PreferencesOut(BaseModel):
 
 class SendIn(Strict):
     userId: str = Field(max_length=64)
-    message: str = Field(max_length=2000)
+    message: str = Field(max_length=2000, json_schema_extra={"minLength": 1})
     imageId: str | None = Field(default=None, max_length=64)
     notificationType: NotificationType = CHOICE
 
