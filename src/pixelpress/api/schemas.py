@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic.config import JsonDict
 
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import Job, JobStatus, PageOf, User, Variant
@@ -32,8 +33,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 # The rules below are checked by the use cases (with their own messages, after NFKC for names);
 # the schema states them too, so that clients and fuzzers know them.
-USERNAME_RULE = {"pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$", "minLength": 3, "maxLength": 32}
-PASSWORD_RULE = {"minLength": 8, "maxLength": 128}
+USERNAME_RULE: JsonDict = {
+    "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$",
+    "minLength": 3,
+    "maxLength": 32,
+}
+PASSWORD_RULE: JsonDict = {"minLength": 8, "maxLength": 128}
 
 
 class RegisterIn(Strict):
