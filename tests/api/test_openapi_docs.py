@@ -9,7 +9,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from pixelpress.domain.spec_parse import QUERY_KEYS
+from pixelpress.domain.spec.query import QUERY_KEYS
 
 ERROR_REF = "#/components/schemas/ErrorOut"
 PUBLIC = {

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from pixelpress.domain import signing
 from pixelpress.domain.errors import DomainError
-from pixelpress.domain.spec import parse_query, parse_spec
-from pixelpress.domain.url_options import parse_options, to_options
+from pixelpress.domain.spec import parse_options, parse_query, parse_spec, to_options
 
 KEYS = ["w", "h", "c", "g", "r", "fl", "e", "q", "f", "exp", "cr", "wt", "wi", "wp", "wo", "x"]
 VALUES = st.one_of(

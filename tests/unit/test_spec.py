@@ -12,7 +12,7 @@ from pixelpress.domain.spec import (
     OutputFormat,
     Position,
     Resize,
-    TransformSpec,
+    parse_canonical,
     parse_query,
     parse_spec,
     plan,
@@ -123,7 +123,7 @@ def test_canonical_round_trip() -> None:
             "quality": 55,
         }
     )
-    again = TransformSpec.from_canonical(spec.canonical())
+    again = parse_canonical(spec.canonical())
     assert again == spec
     assert again.hash == spec.hash
     assert spec.resize == Resize(20, 10, Fit.INSIDE)
@@ -131,12 +131,12 @@ def test_canonical_round_trip() -> None:
     assert spec.watermark.position is Position.TOP_LEFT
     assert spec.format is OutputFormat.AVIF
     unformatted = parse_spec({"compress": True})
-    assert TransformSpec.from_canonical(unformatted.canonical()) == unformatted
+    assert parse_canonical(unformatted.canonical()) == unformatted
 
 
 def test_stored_specs_load_whatever_the_current_edge_limit() -> None:
     big = parse_spec({"resize": "20000x"}, limits=ImageLimits(max_edge=30_000))
-    assert TransformSpec.from_canonical(big.canonical()) == big
+    assert parse_canonical(big.canonical()) == big
     with pytest.raises(Unprocessable):
         parse_spec({"resize": "20000x"})
 
@@ -153,7 +153,7 @@ def test_watermark_references_resolve_to_an_id() -> None:
         "position": "bottom-right",
         "opacity": 0.5,
     }
-    restored = TransformSpec.from_canonical(resolved.canonical())
+    restored = parse_canonical(resolved.canonical())
     assert restored == resolved
     assert restored.watermark_image_id == "abc123"
     assert restored.hash == resolved.hash != spec.hash

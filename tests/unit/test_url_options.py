@@ -4,8 +4,7 @@ import pytest
 
 from pixelpress.domain import signing
 from pixelpress.domain.errors import InvalidInput, Unprocessable
-from pixelpress.domain.spec import parse_spec
-from pixelpress.domain.url_options import negotiate, parse_options, to_options
+from pixelpress.domain.spec import negotiate, parse_options, parse_spec, to_options
 
 FULL = (
     "w_400,h_300,c_cover,g_center,r_90,fl_h,fl_v,e_grayscale,e_sepia,e_blur:3,e_sharpen,q_80,f_webp"

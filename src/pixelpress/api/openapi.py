@@ -21,8 +21,7 @@ from pixelpress.api import deps
 from pixelpress.api.ratelimit import UNLIMITED
 from pixelpress.api.routes import auth
 from pixelpress.domain.models import ImageLimits
-from pixelpress.domain.spec_parse import FALSE_WORDS, TRUE_WORDS
-from pixelpress.domain.spec_types import (
+from pixelpress.domain.spec.types import (
     FORMAT_ALIASES,
     GRAVITY_ALIASES,
     MAX_BLUR,
@@ -34,6 +33,7 @@ from pixelpress.domain.spec_types import (
     OutputFormat,
     Position,
 )
+from pixelpress.domain.spec.values import FALSE_WORDS, TRUE_WORDS
 
 V1 = "/api/v1"
 SIGNED = "/i/{signature}/{options}/{image}"
@@ -154,7 +154,7 @@ def _words(*groups: frozenset[str]) -> dict[str, Any]:
 
 
 def render_parameters(limits: ImageLimits) -> list[dict[str, Any]]:
-    """The flat query parameters of GET /images/{id}/render (domain.spec_parse.QUERY_KEYS)."""
+    """The flat query parameters of GET /images/{id}/render (domain.spec.query.QUERY_KEYS)."""
     edge = {"type": "integer", "minimum": 1, "maximum": limits.max_edge}
     boolean = _words(TRUE_WORDS, FALSE_WORDS)
     gravity = sorted({str(g) for g in Gravity} | set(GRAVITY_ALIASES))

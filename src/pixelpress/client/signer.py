@@ -16,7 +16,7 @@ from pixelpress.client.errors import InvalidRequestError
 from pixelpress.domain import signing
 from pixelpress.domain.errors import DomainError, Unprocessable
 from pixelpress.domain.spec import parse_spec
-from pixelpress.domain.url_options import to_options
+from pixelpress.domain.spec.url import to_options
 
 
 class UrlSigner:

@@ -21,8 +21,15 @@ from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden, NotFound
 from pixelpress.domain.models import ImageLimits, User
-from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
-from pixelpress.domain.url_options import UrlOptions, negotiate, parse_options, to_options
+from pixelpress.domain.spec import (
+    TransformSpec,
+    UrlOptions,
+    negotiate,
+    parse_options,
+    parse_query,
+    parse_spec,
+    to_options,
+)
 from pixelpress.usecases import delivery
 from pixelpress.usecases.admission import Budget
 

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 from pixelpress.domain.errors import InvalidInput, Unprocessable
 from pixelpress.domain.models import ImageLimits
-from pixelpress.domain.spec import OutputFormat, TransformSpec, parse_query
+from pixelpress.domain.spec.query import parse_query
+from pixelpress.domain.spec.types import OutputFormat, TransformSpec
 
 FLAGS = {"h": "mirror", "v": "flip"}
 EFFECTS = ("grayscale", "sepia", "sharpen", "blur")

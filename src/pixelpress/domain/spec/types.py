@@ -1,10 +1,10 @@
-"""The transformation spec's values, its canonical form and its hash (see `domain.spec`)."""
+"""The transformation spec's types: its values, its canonical form and its hash (see
+`domain.spec`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
@@ -197,15 +197,6 @@ class TransformSpec:
         Computed once: the spec is frozen."""
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-    @classmethod
-    def from_canonical(cls, data: Mapping[str, Any]) -> TransformSpec:
-        """The spec stored with a variant: its watermark image, if any, is an already resolved
-        id. Bounds follow no configured limit (`plan` applies the current ones)."""
-        # Imported here: the parsers build TransformSpecs, so they import this module.
-        from pixelpress.domain.spec_parse import parse_canonical
-
-        return parse_canonical(data)
 
     @property
     def watermark_ref(self) -> str | None:
