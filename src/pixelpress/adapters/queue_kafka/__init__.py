@@ -79,6 +79,8 @@ class KafkaQueue:
         self._connected = asyncio.Event()
         self._background: asyncio.Task[None] | None = None
         self._consumers: list[CommittingConsumer] = []
+        self._lost: asyncio.Task[None] | None = None
+        """Set while a publish has failed and the cluster has not answered since."""
 
     def _down(self) -> Unavailable:
         return Unavailable(
@@ -172,7 +174,7 @@ class KafkaQueue:
                 await asyncio.sleep(CONNECT_RETRY_SECONDS)
 
     async def _send(self, topic: str, body: dict[str, Any], key: bytes | None) -> None:
-        if not self._connected.is_set():
+        if not self._connected.is_set() or self._lost is not None:
             raise self._down()
         value = json.dumps(body, separators=(",", ":")).encode()
         try:
@@ -180,7 +182,19 @@ class KafkaQueue:
                 self._producer.send_and_wait(topic, value, key=key), timeout=PUBLISH_SECONDS
             )
         except (KafkaError, TimeoutError) as exc:
+            if self._lost is None:
+                self._lost = asyncio.create_task(self._until_back())
             raise self._down() from exc
+
+    async def _until_back(self) -> None:
+        """After a publish the cluster did not take, the next ones are refused at once (no
+        request waits out a timeout while Kafka is away) until it answers a ping again."""
+        while True:
+            await asyncio.sleep(CONNECT_RETRY_SECONDS)
+            with contextlib.suppress(Unavailable):
+                await self._ask()
+                break
+        self._lost = None
 
     async def publish(self, item_id: str, *, delay: float = 0, key: str | None = None) -> None:
         message_key = (key or item_id).encode()
@@ -197,6 +211,12 @@ class KafkaQueue:
 
     async def ping(self) -> None:
         """An answer from the cluster itself (its metadata), not the state of a client."""
+        await self._ask()
+        if self._lost is not None:  # it answers: publishing may go on at once
+            self._lost.cancel()
+            self._lost = None
+
+    async def _ask(self) -> None:
         if not self._connected.is_set():
             raise self._down()
         try:
@@ -206,10 +226,11 @@ class KafkaQueue:
 
     async def stop(self) -> None:
         await asyncio.gather(*(c.stop(STOP_GRACE_SECONDS) for c in self._consumers))
-        if self._background is not None and not self._background.done():
-            self._background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._background
+        for task in (self._background, self._lost):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._producer is not None:  # flushes what is still on its way, for a while
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._producer.stop(), timeout=PUBLISH_SECONDS)
