@@ -120,3 +120,46 @@ async def test_the_members_of_a_group_share_the_partitions(
         assert time.monotonic() < deadline, got
         await asyncio.sleep(0.1)
     assert sorted(got["first"] + got["second"]) == sorted(f"item-{n}" for n in range(sent))
+
+
+async def test_a_stopping_worker_finishes_what_it_began_and_leaves_the_rest_to_the_group(
+    kafka_broker: Tansu, started: list[KafkaQueue]
+) -> None:
+    """A graceful stop commits the item whose handler returned, and not the one still waiting
+    for its key's turn: the next member of the group gets that one, and only that one."""
+    name, group = unique()
+    began = asyncio.Event()
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(item: str) -> None:
+        began.set()
+        await release.wait()
+        handled.append(item)
+
+    publisher, first = kafka(kafka_broker, name, group), kafka(kafka_broker, name, group)
+    started.append(publisher)
+    await publisher.start(None)
+    await publisher.publish("first", key="one-image")
+    await publisher.publish("second", key="one-image")
+    await first.start(slow)
+    await asyncio.wait_for(began.wait(), timeout=30)
+    stopping = asyncio.create_task(first.stop())
+    await asyncio.sleep(0.3)
+    release.set()
+    await stopping
+    assert handled == ["first"]
+    inbox: list[str] = []
+
+    async def take(item: str) -> None:
+        inbox.append(item)
+
+    second = kafka(kafka_broker, name, group)
+    started.append(second)
+    await second.start(take)
+    deadline = time.monotonic() + 30
+    while not inbox:
+        assert time.monotonic() < deadline, "the waiting item was not handed on"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)  # room for "first" to show up again, if it had not been committed
+    assert inbox == ["second"]

@@ -137,7 +137,7 @@ class KafkaQueue:
                 lambda: self._consumer(self.name),
                 self.name,
                 run,
-                window=self._concurrency * 2,
+                window=max(32, self._concurrency * 16),
                 concurrency=self._concurrency,
                 keyed=True,
             ),

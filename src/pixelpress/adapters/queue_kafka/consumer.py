@@ -1,15 +1,15 @@
 """One topic consumed in a consumer group, at least once, with offsets committed only past
 messages whose action has returned.
 
-Each message runs as a task of its own (up to `window` fetched and unfinished at once), so a slow
-one does not stop the messages behind it; Kafka keeps one committed offset per partition, so what
-is committed is the lowest offset still running (or one past the last one read when none is). A
-consumer that dies before its action returned has not committed it: the group hands the partition
-to another member, which reads the message again.
+Each message runs as a task of its own (up to `window` taken and unfinished at once), so a slow
+one, or a busy key's queue of them, does not stop the messages behind it. Kafka keeps one
+committed offset per partition, so what is committed is the lowest offset still unfinished (or
+one past the last one read when none is). A consumer that dies before its action returned has
+not committed it: the group hands the partition to another member, which reads it again.
 
-Written over aiokafka's plain consumer rather than a framework: per-message tasks with a
-per-partition watermark are what the at-least-once promise needs, and the frameworks on top of
-aiokafka (taskiq's, faststream) commit per batch or before the work is done."""
+Written by hand over aiokafka's plain consumer rather than taken from a taskiq Kafka broker:
+when an offset is committed, in which order a key's messages run and what happens on a
+rebalance are the guarantees asked of this queue, and they are this module's whole content."""
 
 from __future__ import annotations
 
@@ -100,7 +100,10 @@ class CommittingConsumer:
         self._drop_lost = drop_lost
         self._consumer: Any = None
         self._marks = Watermarks()
-        self._running: dict[asyncio.Task[None], Partition] = {}
+        self._tasks: dict[asyncio.Task[None], Partition] = {}
+        """Every message taken and not done, by its task."""
+        self._started: set[asyncio.Task[None]] = set()
+        """Those whose action has begun (the others wait for their key's turn or a slot)."""
         self._lanes: dict[bytes | None, asyncio.Task[None]] = {}
         self._to_commit: dict[Partition, int] = {}
         self._wake = asyncio.Event()
@@ -140,7 +143,7 @@ class CommittingConsumer:
 
     async def _poll(self) -> None:
         consumer = self._consumer
-        room = self._window - len(self._running)
+        room = self._window - len(self._tasks)
         assigned = consumer.assignment()
         if room <= 0:
             consumer.pause(*assigned)
@@ -162,7 +165,7 @@ class CommittingConsumer:
         self._marks.begin(partition, record.offset)
         previous = self._lanes.get(record.key) if self._keyed else None
         task = asyncio.create_task(self._act(record, previous))
-        self._running[task] = partition
+        self._tasks[task] = partition
         if self._keyed:
             self._lanes[record.key] = task
         task.add_done_callback(lambda done: self._done(done, partition, record))
@@ -172,17 +175,25 @@ class CommittingConsumer:
             await asyncio.wait([previous])
         try:
             if self._slots is None:
+                self._began()
                 await self._action(record)
             else:
                 async with self._slots:
+                    self._began()
                     await self._action(record)
         except Exception:  # the action records outcomes; an escape must not stall the partition
             log.exception(
                 "%s: message at %s/%s failed", self.topic, record.partition, record.offset
             )
 
+    def _began(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._started.add(task)
+
     def _done(self, task: asyncio.Task[None], partition: Partition, record: Any) -> None:
-        self._running.pop(task, None)
+        self._tasks.pop(task, None)
+        self._started.discard(task)
         if self._lanes.get(record.key) is task:
             del self._lanes[record.key]
         if task.cancelled():
@@ -222,28 +233,34 @@ class CommittingConsumer:
         await self._commit(self._marks.committable(partitions))
 
     def assigned(self, partitions: set[Partition]) -> None:
+        """Forgets the partitions handed to another member, and drops their messages that have
+        not begun (all of them with `drop_lost`): that member reads them again."""
         lost = self._marks.known() - partitions
         self._marks.forget(lost)
-        if self._drop_lost:
-            for task, partition in list(self._running.items()):
-                if partition in lost:
-                    task.cancel()
+        self._drop_unbegun(lost)
+
+    def _drop_unbegun(self, partitions: set[Partition] | None = None) -> None:
+        """Cancels the messages (of `partitions`, or all) whose action has not begun, all of
+        them with `drop_lost`: left uncommitted, they are read again by whoever reads next."""
+        for task, partition in list(self._tasks.items()):
+            if partitions is not None and partition not in partitions:
+                continue
+            if self._drop_lost or task not in self._started:
+                task.cancel()
 
     async def stop(self, grace: float) -> None:
         """Stops fetching, lets running actions finish (up to `grace` seconds; cancelled at
         once with `drop_lost`), commits what is done and leaves the group."""
         self._stopping.set()
+        self._drop_unbegun()
         if self._task is not None:
             if self._consumer is None:  # still joining: nothing was taken, nothing to commit
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        running = list(self._running)
-        if self._drop_lost:
-            for task in running:
-                task.cancel()
-        if running:
-            await asyncio.wait(running, timeout=grace)
+        self._drop_unbegun()  # and those its last fetch brought
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         if self._consumer is None:
             return
         await self._commit(self._marks.committable(self._marks.known()))
