@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     storage_url: str = ""
     queue_url: str = "memory://"
     queue_name: str = "pixelpress.jobs"
-    """The RabbitMQ queue of image jobs; its `.delay` and `.dead` queues sit beside it."""
+    """The RabbitMQ queue (or Kafka topic) of image jobs; its `.delay` and `.dead` sit beside it."""
     notify_queue_name: str = "pixelpress.notifications"
     """The queue of notifications (emails, webhooks), with its own `.delay` and `.dead`."""
     notify_concurrency: int = Field(default=8, ge=1)
