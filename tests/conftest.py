@@ -13,6 +13,7 @@ from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.settings import Settings
 from tests import services as test_services
+from tests.kafka import Tansu
 
 # Property tests: the same examples on every run (a landing never hangs on a new random draw);
 # `HYPOTHESIS_PROFILE=explore pytest tests/unit/test_grammar_properties.py` looks further.
@@ -41,6 +42,14 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on loopback, for the whole run."""
     yield from test_services.moto_server()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    """Tansu (a Kafka-protocol broker) on loopback, storing in memory, for the whole run."""
+    broker = Tansu(tmp_path_factory.mktemp("tansu") / "tansu.log").start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from pixelpress.usecases.notifications import Notifier, notify
 log = logging.getLogger(__name__)
 
 CACHE_SCHEMES = ("memory", "redis", "rediss")
-QUEUE_SCHEMES = ("memory", "amqp", "amqps")
+QUEUE_SCHEMES = ("memory", "amqp", "amqps", "kafka", "kafkas")
 JOB_TASK = "pixelpress.run_job"
 NOTIFY_TASK = "pixelpress.notify"
 
@@ -73,7 +73,9 @@ def build_rate_limiter(url: str, prefix: str) -> RateLimiter:
     return DegradedRateLimiter(limiter, LimitsRateLimiter("memory://"))
 
 
-def build_queue(url: str, *, name: str, task_name: str, concurrency: int) -> TaskQueue:
+def build_queue(
+    url: str, *, name: str, task_name: str, concurrency: int, settings: Settings
+) -> TaskQueue:
     scheme = urlparse(url).scheme
     if scheme == "memory":
         return InProcessQueue(name=name, concurrency=concurrency)
@@ -81,6 +83,25 @@ def build_queue(url: str, *, name: str, task_name: str, concurrency: int) -> Tas
         from pixelpress.adapters.queue_rabbitmq import RabbitQueue  # only when selected
 
         return RabbitQueue(url, name=name, task_name=task_name, concurrency=concurrency)
+    if scheme in ("kafka", "kafkas"):
+        from pixelpress.adapters.queue_kafka import KafkaConnection, KafkaQueue  # when selected
+
+        connection = KafkaConnection.from_url(
+            url,
+            username=settings.kafka_username,
+            password=settings.kafka_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ca_file=settings.kafka_ca_file,
+        )
+        return KafkaQueue(
+            connection,
+            name=name,
+            concurrency=concurrency,
+            group=settings.kafka_group,
+            partitions=settings.kafka_partitions,
+            replication_factor=settings.kafka_replication_factor,
+            session_timeout=settings.kafka_session_timeout_seconds,
+        )
     raise ValueError(
         f"Unsupported queue URL scheme {scheme!r}; use one of: {', '.join(QUEUE_SCHEMES)}"
     )
@@ -168,13 +189,18 @@ async def build_services(
         ),
     )
     queue = build_queue(
-        settings.queue_url, name=settings.queue_name, task_name=JOB_TASK, concurrency=threads
+        settings.queue_url,
+        name=settings.queue_name,
+        task_name=JOB_TASK,
+        concurrency=threads,
+        settings=settings,
     )
     notices = build_queue(
         settings.queue_url,
         name=settings.notify_queue_name,
         task_name=NOTIFY_TASK,
         concurrency=settings.notify_concurrency,
+        settings=settings,
     )
     in_process = isinstance(queue, InProcessQueue)
     consume = role is ProcessRole.WORKER or (role is ProcessRole.API and in_process)

@@ -39,7 +39,8 @@ def worker(
     concurrency: int = typer.Option(2, min=1, help="Jobs run at once (and messages prefetched)."),
     log_level: str = typer.Option("info", help="Log level."),
 ) -> None:
-    """Consume the job queue (needs an AMQP queue URL; the in-process queue runs in `serve`)."""
+    """Consume the job queue (needs an AMQP or Kafka queue URL; the in-process queue runs in
+    `serve`)."""
     allocator.tune()
     from pixelpress.worker import run_worker
 
@@ -47,7 +48,7 @@ def worker(
     if settings.queue_url.startswith("memory"):
         typer.echo(
             "error: the in-process queue (PIXELPRESS_QUEUE_URL=memory://) runs jobs inside "
-            "`pixelpress serve`; set an amqp:// queue URL to run separate workers.",
+            "`pixelpress serve`; set an amqp:// or kafka:// queue URL to run separate workers.",
             err=True,
         )
         raise typer.Exit(2)

@@ -279,9 +279,10 @@ class TaskQueue(Protocol):
     """One stream of work, carrying only ids, at least once: the database is the truth about the
     work itself. Pixelpress has two, each with its own consumers: image jobs and notifications."""
 
-    async def publish(self, item_id: str, *, delay: float = 0) -> None:
+    async def publish(self, item_id: str, *, delay: float = 0, key: str | None = None) -> None:
         """Hands the id to a consumer, after `delay` seconds. Raises Unavailable when the broker
-        cannot take it now (the caller's database row keeps the work for the sweep)."""
+        cannot take it now (the caller's database row keeps the work for the sweep). Items of
+        one `key` (default: the id) keep their order where the broker orders by key (Kafka)."""
         ...
 
     async def dead_letter(self, item_id: str, reason: str) -> None:

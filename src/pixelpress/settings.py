@@ -30,12 +30,28 @@ class Settings(BaseSettings):
     storage_url: str = ""
     queue_url: str = "memory://"
     queue_name: str = "pixelpress.jobs"
-    """The RabbitMQ queue of image jobs; its `.delay` and `.dead` queues sit beside it."""
+    """The RabbitMQ queue (or Kafka topic) of image jobs; its `.delay` and `.dead` sit beside it."""
     notify_queue_name: str = "pixelpress.notifications"
     """The queue of notifications (emails, webhooks), with its own `.delay` and `.dead`."""
     notify_concurrency: int = Field(default=8, ge=1)
     """Notifications sent at once by a process that consumes them (their own slots: a slow
     receiver never holds an image job's)."""
+    # Kafka (PIXELPRESS_QUEUE_URL=kafka://host1:9092,host2:9092 or kafkas:// for TLS)
+    kafka_group: str = "pixelpress-workers"
+    """Consumer groups are `{group}.{topic}`: one per topic, so one's rebalance pauses no other."""
+    kafka_partitions: int = Field(default=12, ge=1)
+    """Partitions of the topics created at start-up: the most workers that share one queue."""
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    """Replicas of the topics created at start-up (3 on a production cluster)."""
+    kafka_username: str = ""
+    """SASL user, unless the URL names one."""
+    kafka_password: SecretStr = SecretStr("")
+    kafka_sasl_mechanism: str = "PLAIN"
+    """PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (or `?mechanism=` in the URL)."""
+    kafka_ca_file: str = ""
+    """CA bundle for `kafkas://` brokers; empty: the system's."""
+    kafka_session_timeout_seconds: float = Field(default=10, gt=0)
+    """A worker silent this long is dead to its group: its partitions go to the others."""
     cache_url: str = "memory://"
     cache_prefix: str = "pixelpress"
     """Namespace of our keys in a shared Redis (cache and rate limits)."""

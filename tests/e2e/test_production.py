@@ -4,6 +4,7 @@ S3 (moto's server on loopback), walked over HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -62,15 +63,16 @@ class Stack:
         return [o["Key"] for o in listed.get("Contents", [])]
 
 
-@pytest.fixture
-def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
-    s3 = s3_endpoint
+@contextlib.contextmanager
+def running_stack(
+    tmp_path: Path, s3: str, tag: str, *, settings: dict[str, str], workers: int = 1
+) -> Iterator[Stack]:
+    """Two API processes and `workers` workers on PostgreSQL, Redis and S3, with the queue (and
+    any other setting) that `settings` name."""
     services.need("PostgreSQL")
     services.need("Redis")
-    services.need("RabbitMQ")
     database_url = asyncio.run(services.fresh_postgres_database())
     bucket = services.make_bucket(s3)
-    tag = uuid.uuid4().hex[:8]
     env = environment(
         data_dir=str(tmp_path / "var"),
         database_url=database_url,
@@ -78,9 +80,6 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
         s3_endpoint_url=s3,
         s3_access_key_id="test",
         s3_secret_access_key="test",
-        queue_url=services.AMQP_URL,
-        queue_name=f"pixelpress.e2e.{tag}",
-        notify_queue_name=f"pixelpress.e2e.{tag}.notifications",
         cache_url=services.REDIS_URL,
         cache_prefix=f"pixelpress-e2e-{tag}",
         secret_key=f"e2e-secret-{tag}-long-enough-for-hs256",
@@ -91,6 +90,7 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
         webhook_allow_loopback="true",
         notification_retry_base_seconds="0.2",
         job_sweep_seconds="1",
+        **settings,
     )
     processes: list[Process] = []
     stack = Stack(env, tmp_path, "", "", bucket, s3, database_url, env["PIXELPRESS_QUEUE_NAME"], [])
@@ -99,14 +99,31 @@ def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
         processes.append(api_a)
         api_b, stack.b = serve(env, tmp_path, "api-b")
         processes.append(api_b)
-        stack.worker()
+        for _ in range(workers):
+            stack.worker()
         yield stack
     finally:
         for process in [*processes, *stack.workers]:
             process.stop()
         asyncio.run(services.drop_postgres(database_url))
-        asyncio.run(services.delete_queues(stack.queue_name))
-        asyncio.run(services.delete_queues(f"{stack.queue_name}.notifications"))
+
+
+@pytest.fixture
+def stack(tmp_path: Path, s3_endpoint: str) -> Iterator[Stack]:
+    services.need("RabbitMQ")
+    tag = uuid.uuid4().hex[:8]
+    name = f"pixelpress.e2e.{tag}"
+    queue = {
+        "queue_url": services.AMQP_URL,
+        "queue_name": name,
+        "notify_queue_name": f"{name}.notifications",
+    }
+    try:
+        with running_stack(tmp_path, s3_endpoint, tag, settings=queue) as running:
+            yield running
+    finally:
+        asyncio.run(services.delete_queues(name))
+        asyncio.run(services.delete_queues(f"{name}.notifications"))
 
 
 def login(base: str, name: str) -> dict[str, str]:

@@ -34,7 +34,7 @@ def test_caches_by_scheme() -> None:
     ("setting", "value", "allowed"),
     [
         ("storage_url", "ftp://x/y", "file, memory, s3"),
-        ("queue_url", "kafka://x", "memory, amqp, amqps"),
+        ("queue_url", "nats://x", "memory, amqp, amqps, kafka, kafkas"),
         ("cache_url", "memcached://x", "memory, redis, rediss"),
     ],
 )

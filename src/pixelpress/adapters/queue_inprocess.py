@@ -53,7 +53,7 @@ class InProcessQueue:
         self._settled.clear()
         self._items.put_nowait(item_id)
 
-    async def publish(self, item_id: str, *, delay: float = 0) -> None:
+    async def publish(self, item_id: str, *, delay: float = 0, key: str | None = None) -> None:
         if delay <= 0:
             self._put(item_id)
             return

@@ -104,7 +104,7 @@ class RabbitQueue:
             receiver = Receiver(self._broker, max_async_tasks=self._concurrency, run_startup=False)
             await receiver.listen(self._finish)
 
-    async def publish(self, item_id: str, *, delay: float = 0) -> None:
+    async def publish(self, item_id: str, *, delay: float = 0, key: str | None = None) -> None:
         if not self._connected.is_set():
             raise self._down()
         kicker = self._task.kicker()

@@ -129,7 +129,7 @@ async def upload_image(
         raise
     for job in (rendition, queued.job if queued else None):
         if job is not None:
-            await publish_after_commit(queue, job.id)
+            await publish_after_commit(queue, job.id, key=job.image_id)
     jobs = [queued.job] if queued and queued.job else []
     variants = [queued.variant] if queued else []
     return ImageView(image, variants, jobs), queued
@@ -214,7 +214,7 @@ async def replace_image(
     await storage.delete_prefix(f"{image_prefix(old.id)}variants/")
     await cache.delete_prefix(image_prefix(old.id))
     if rendition is not None:
-        await publish_after_commit(queue, rendition.id)
+        await publish_after_commit(queue, rendition.id, key=rendition.image_id)
     return ImageView(new, [], [])
 
 

@@ -77,7 +77,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
         # Held by another worker, maybe one that just died (its message came back to us at
         # once): look again when its lease ends.
         wait = (job.lease_until - now).total_seconds() + 1
-        await publish_after_commit(runner.queue, job.id, delay=max(1.0, wait))
+        await publish_after_commit(runner.queue, job.id, delay=max(1.0, wait), key=job.image_id)
         return None
     if claim.outcome is ClaimOutcome.CRASHED and job is not None:
         log.error("job %s killed its worker %d times: failed", job.id, job.attempts)
@@ -111,7 +111,9 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             async with runner.db.unit_of_work() as uow:
                 await uow.jobs.requeue(job.id, exc.message)
                 await uow.commit()
-            await publish_after_commit(runner.queue, job.id, delay=runner.retry_delay(job.attempts))
+            await publish_after_commit(
+                runner.queue, job.id, delay=runner.retry_delay(job.attempts), key=job.image_id
+            )
             return JobStatus.QUEUED
         return await _finish(job, runner, JobStatus.FAILED, error=exc.message, code=exc.code)
     except DomainError as exc:

@@ -140,15 +140,17 @@ async def request_transform(
         queued = await queue_variant(uow, image, spec, user=user, clock=clock, limits=limits)
         await uow.commit()
     if queued.job is not None and queued.job.status is JobStatus.QUEUED:
-        await publish_after_commit(queue, queued.job.id)
+        await publish_after_commit(queue, queued.job.id, key=queued.job.image_id)
     return queued
 
 
-async def publish_after_commit(queue: TaskQueue, job_id: str, *, delay: float = 0) -> None:
+async def publish_after_commit(
+    queue: TaskQueue, job_id: str, *, delay: float = 0, key: str | None = None
+) -> None:
     """The job row is committed, so the work is safe: if the broker is down now, the periodic
-    sweep publishes it later. The request still succeeds."""
+    sweep publishes it later. The request still succeeds. `key`: the job's image id."""
     try:
-        await queue.publish(job_id, delay=delay)
+        await queue.publish(job_id, delay=delay, key=key)
     except Unavailable:
         log.warning("job %s not published now; the sweep will publish it", job_id)
 
