@@ -14,6 +14,7 @@ import logging
 from pixelpress.ports import Handler
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 30.0
 
 
 class InProcessQueue:
@@ -23,6 +24,7 @@ class InProcessQueue:
         self._items: asyncio.Queue[str] = asyncio.Queue()
         self._consumers: list[asyncio.Task[None]] = []
         self._delayed: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[None]] = set()
         self._open = 0
         """Items published and not yet handled (waiting or running)."""
         self._settled = asyncio.Event()
@@ -39,14 +41,21 @@ class InProcessQueue:
     async def _consume(self, handler: Handler) -> None:
         while True:
             item = await self._items.get()
-            try:
-                await handler(item)
-            except Exception:  # the handler records outcomes; an escape is a bug, not a stop
-                log.exception("%s: handling %s failed", self.name, item)
-            finally:
-                self._open -= 1
-                if self._open == 0:
-                    self._settled.set()
+            run = asyncio.create_task(self._handle(handler, item))
+            self._running.add(run)
+            run.add_done_callback(self._running.discard)
+            # Shielded: stopping the consumer lets the item it runs finish (see `stop`).
+            await asyncio.shield(run)
+
+    async def _handle(self, handler: Handler, item: str) -> None:
+        try:
+            await handler(item)
+        except Exception:  # the handler records outcomes; an escape is a bug, not a stop
+            log.exception("%s: handling %s failed", self.name, item)
+        finally:
+            self._open -= 1
+            if self._open == 0:
+                self._settled.set()
 
     def _put(self, item_id: str) -> None:
         self._open += 1
@@ -72,9 +81,17 @@ class InProcessQueue:
         return
 
     async def stop(self) -> None:
+        """Takes nothing more, lets what runs finish (for up to `STOP_SECONDS`), then cuts the
+        rest short: a job cut short stays `processing` and the next start takes it again."""
         for task in [*self._delayed, *self._consumers]:
             task.cancel()
         for task in [*self._delayed, *self._consumers]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._running:
+            await asyncio.wait(self._running, timeout=STOP_SECONDS)
+        for task in list(self._running):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
