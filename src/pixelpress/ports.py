@@ -192,8 +192,10 @@ class NotificationRepository(Protocol):
         ...
 
     async def update(self, notification: Notification) -> None: ...
-    async def never_handed_on(self, *, before: datetime) -> list[str]:
-        """Pending notifications never attempted, created before `before`: lost hand-offs."""
+    async def lost(self, *, before: datetime) -> list[str]:
+        """Pending notifications whose next step was due before `before` (their hand-off, an
+        attempt under way, or a retry) and never happened: lost on the way, or their sender
+        died."""
         ...
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +13,7 @@ from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain.models import NotificationStatus
 from tests import receivers
-from tests.api.helpers import assert_error, drain, register, register_tokens, upload
+from tests.api.helpers import assert_error, drain, register, register_tokens, running, upload
 from tests.conftest import make_settings
 
 
@@ -228,3 +229,33 @@ async def test_a_mail_sent_again_after_a_crash_keeps_its_message_id(
         f"/api/v1/notifications/{tokens['user']['id']}/status", headers=headers
     )  # type: ignore[index]
     assert (status.json()["status"], status.json()["attempts"]) == ("sent", 2)
+
+
+async def test_a_retry_lost_with_its_process_is_sent_after_a_restart(
+    tmp_path: Path, hooks: receivers.Receiver
+) -> None:
+    """A retry waits in the queue; when the process stops first, the retry is lost with it. The
+    row says when it was due, so the next start (or any worker's sweep) hands it on again."""
+    settings = make_settings(
+        tmp_path, webhook_allow_loopback=True, notification_retry_base_seconds=0.2
+    )
+    hooks.answers = [500]
+    async with running(settings) as (built, client):
+        tokens = await register_tokens(client)
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        await client.put(
+            "/api/v1/me/notifications", json={"webhookUrl": hooks.url}, headers=headers
+        )
+        user_id = tokens["user"]["id"]  # type: ignore[index]
+        body = {"userId": user_id, "message": "hi", "notificationType": "webhook"}
+        await client.post("/api/v1/notifications/send", json=body, headers=headers)
+        while len(hooks.received) < 1:
+            await asyncio.sleep(0.01)
+    # stopped before the retry was due: it was never sent
+    await asyncio.sleep(0.3)
+    assert len(hooks.received) == 1
+    async with running(settings) as (built, client):
+        await drain(built)
+        assert len(hooks.received) == 2
+        status = await client.get(f"/api/v1/notifications/{user_id}/status", headers=headers)
+        assert (status.json()["status"], status.json()["attempts"]) == ("sent", 2)

@@ -314,3 +314,31 @@ async def test_a_locked_image_waits_for_its_unit_of_work(database: Database) -> 
 
     await asyncio.gather(render(), delete())
     assert order == ["render committed", "delete committed"]
+
+
+async def test_lost_notifications_are_those_whose_next_step_is_overdue(database: Database) -> None:
+    from pixelpress.domain.models import Notification, NotificationStatus, NotificationType
+
+    u = user()
+    async with database.unit_of_work() as uow:
+        await uow.users.add(u)
+
+        def note(name: str, **fields: object) -> Notification:
+            values: dict[str, object] = {"status": NotificationStatus.PENDING} | fields
+            return Notification(
+                name.ljust(32, "0"), u.id, NotificationType.EMAIL, "m", created_at=NOW,
+                **values,  # type: ignore[arg-type]
+            )  # fmt: skip
+
+        for n in (
+            note("fresh"),  # never tried, created at NOW
+            note("retry", attempts=1, next_attempt_at=NOW + timedelta(minutes=10)),
+            note("overdue", attempts=1, next_attempt_at=NOW - timedelta(minutes=1)),
+            note("sent", attempts=1, status=NotificationStatus.SENT),
+        ):
+            await uow.notifications.add(n)
+        await uow.commit()
+    async with database.unit_of_work(readonly=True) as uow:
+        assert await uow.notifications.lost(before=NOW) == ["overdue".ljust(32, "0")]
+        later = await uow.notifications.lost(before=NOW + timedelta(minutes=11))
+    assert sorted(later) == sorted(n.ljust(32, "0") for n in ("fresh", "retry", "overdue"))

@@ -122,23 +122,9 @@ async def test_delayed_publish_arrives_after_the_delay(queues: Queues) -> None:
     assert queues.inbox.received[0][1] - sent >= 0.9
 
 
-def _rabbitmq_expires_only_the_head(request: pytest.FixtureRequest) -> None:
-    if request.node.callspec.params["queues"] == "amqp":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="RabbitMQ expires per-message TTLs only at the head of the .delay queue: "
-                "a long delay holds up the shorter ones behind it (reported to the lead)",
-            )
-        )
-
-
-async def test_a_long_delay_holds_up_nothing_behind_it(
-    queues: Queues, request: pytest.FixtureRequest
-) -> None:
+async def test_a_long_delay_holds_up_nothing_behind_it(queues: Queues) -> None:
     """Notification back-offs reach 600 s, and lease re-checks need a few seconds: the second
     must never wait for the first, even under one key (one Kafka partition)."""
-    _rabbitmq_expires_only_the_head(request)
     await queues.publisher.publish("long", delay=3.0, key="one-image")
     await queues.publisher.publish("short", delay=0.3, key="one-image")
     await queues.publisher.publish("now", key="one-image")

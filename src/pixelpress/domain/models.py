@@ -278,6 +278,9 @@ class Notification:
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    """When a retry is due (set when one is scheduled): a retry whose hand-off was lost is found
+    again by the sweep once it is overdue."""
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,7 @@ async def republish_unfinished(*, runner: JobRunner) -> int:
         if runner.orphaned_before is not None:
             await uow.jobs.expire_leases(started_before=runner.orphaned_before)
         ids = await uow.jobs.unfinished(now=now)
-        lost = await uow.notifications.never_handed_on(before=handed_by)
+        lost = await uow.notifications.lost(before=handed_by)
         await uow.commit()
     for job_id in ids:
         await publish_after_commit(runner.queue, job_id)

@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pixelpress.domain.backoff import backoff
 from pixelpress.domain.errors import Forbidden, InvalidInput, NotFound, Unavailable
@@ -169,10 +170,10 @@ async def notify_job_outcome(uow: UnitOfWork, job: Job, clock: Clock) -> list[st
     return created
 
 
-async def hand_on(queue: TaskQueue, notification_id: str) -> None:
+async def hand_on(queue: TaskQueue, notification_id: str, *, delay: float = 0) -> None:
     # At least once: receivers deduplicate by X-Pixelpress-Id (emails by their Message-ID).
     with contextlib.suppress(Unavailable):  # the row stays pending; the sweep hands it on
-        await queue.publish(notification_id)
+        await queue.publish(notification_id, delay=delay)
 
 
 def webhook_body(notification: Notification) -> bytes:
@@ -206,6 +207,7 @@ async def notify(notification_id: str, *, notifier: Notifier) -> NotificationSta
             return None
         user = await uow.users.get(notification.user_id)
         notification.attempts += 1
+        notification.next_attempt_at = notifier.clock.now()  # under way: see `lost`
         await uow.notifications.update(notification)
         await uow.commit()
     if user is None:
@@ -219,13 +221,14 @@ async def notify(notification_id: str, *, notifier: Notifier) -> NotificationSta
         notification.sent_at = notifier.clock.now()
     elif not retry or notification.attempts >= notifier.max_attempts:
         notification.status = NotificationStatus.FAILED
+    delay = notifier.retry_delay(notification.attempts)
+    if notification.status is NotificationStatus.PENDING:
+        notification.next_attempt_at = notifier.clock.now() + timedelta(seconds=delay)
     async with notifier.db.unit_of_work() as uow:
         await uow.notifications.update(notification)
         await uow.commit()
     if notification.status is NotificationStatus.PENDING:
-        await notifier.queue.publish(
-            notification.id, delay=notifier.retry_delay(notification.attempts)
-        )
+        await hand_on(notifier.queue, notification.id, delay=delay)
     return notification.status
 
 

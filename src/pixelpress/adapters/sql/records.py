@@ -115,10 +115,10 @@ class SqlNotifications:
             update(notifications).where(notifications.c.id == notification.id).values(**values)
         )
 
-    async def never_handed_on(self, *, before: datetime) -> list[str]:
-        query = select(notifications.c.id).where(
-            notifications.c.status == NotificationStatus.PENDING,
-            notifications.c.attempts == 0,
-            notifications.c.created_at < before,
+    async def lost(self, *, before: datetime) -> list[str]:
+        n = notifications.c
+        query = select(n.id).where(
+            n.status == NotificationStatus.PENDING,
+            func.coalesce(n.next_attempt_at, n.created_at) < before,
         )
         return list((await self._c.execute(query)).scalars())

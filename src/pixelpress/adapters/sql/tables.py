@@ -174,5 +174,6 @@ notifications = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
 )
 Index("ix_notifications_user_created", notifications.c.user_id, notifications.c.created_at)
