@@ -17,6 +17,7 @@ import anyio
 from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.degraded import DegradedCache, DegradedRateLimiter
 from pixelpress.adapters.email_outbox import OutboxEmailSender
+from pixelpress.adapters.links_signed import SignedFileLinks
 from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
 from pixelpress.adapters.processor_vips import VipsImageProcessor
@@ -24,18 +25,28 @@ from pixelpress.adapters.queue_inprocess import InProcessQueue
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
-from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
+from pixelpress.adapters.storage_obstore import ObstoreStorage, PresignedLinks, S3Options
 from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
 from pixelpress.domain import signing
 from pixelpress.domain.clock import SystemClock
-from pixelpress.ports import Cache, Clock, EmailSender, ImageProcessor, RateLimiter, TaskQueue
+from pixelpress.ports import (
+    Cache,
+    Clock,
+    DownloadLinks,
+    EmailSender,
+    ImageProcessor,
+    RateLimiter,
+    TaskQueue,
+)
 from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.admission import RenderGate
 from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.jobs import JobRunner, republish_unfinished, run_job
 from pixelpress.usecases.notifications import Notifier, notify
+from pixelpress.usecases.records import RecordCache
+from pixelpress.usecases.signed_urls import UrlKeys
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +75,16 @@ def build_cache(url: str, prefix: str) -> Cache:
     raise ValueError(
         f"Unsupported cache URL scheme {scheme!r}; use one of: {', '.join(CACHE_SCHEMES)}"
     )
+
+
+def build_links(
+    storage: ObstoreStorage, settings: Settings, secret: str, clock: Clock
+) -> DownloadLinks:
+    """Presigned by the store when it can sign (S3), else links of our own (`/files/...`)."""
+    ttl = settings.download_url_seconds
+    if storage.can_sign:
+        return PresignedLinks(storage, ttl=ttl, now=clock.now)
+    return SignedFileLinks(secret, ttl=ttl, now=clock.now)
 
 
 def build_rate_limiter(url: str, prefix: str) -> RateLimiter:
@@ -122,8 +143,8 @@ class Services:
     processor: ImageProcessor
     hasher: PwdlibPasswordHasher
     tokens: JwtTokenService
-    secret_key: str
-    url_keys: list[str]
+    links: DownloadLinks
+    url_keys: UrlKeys
     deliverer: Deliverer
     runner: JobRunner
     notifier: Notifier
@@ -240,16 +261,18 @@ async def build_services(
             access_ttl=timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
-        secret_key=secret,
-        url_keys=settings.url_signing_keys or [signing.sign(secret, "url-signing-key", 0)],
+        links=build_links(storage, settings, secret, clock),
+        url_keys=UrlKeys(
+            tuple(settings.url_signing_keys or [signing.sign(secret, "url-signing-key", 0)])
+        ),
         deliverer=Deliverer(
             db=db,
             storage=storage,
             cache=cache,
+            records=RecordCache(cache, inline_bytes=settings.delivery_inline_bytes),
             processor=processor,
             clock=clock,
             limits=settings.limits,
-            inline_bytes=settings.delivery_inline_bytes,
             gate=RenderGate(
                 slots=settings.render_concurrency, wait_seconds=settings.render_wait_seconds
             ),

@@ -240,6 +240,16 @@ class Database(Protocol):
 # --- blobs, queue, cache, limits ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """A stored object to answer with: exactly one of `path`, `data` and `chunks`."""
+
+    size: int
+    path: Path | None = None
+    data: bytes | None = None
+    chunks: AsyncIterator[bytes] | None = None
+
+
 class ObjectStorage(Protocol):
     # `media_type`: what the object is, kept with it where the store can keep it (S3 then serves
     # presigned downloads with it).
@@ -252,8 +262,9 @@ class ObjectStorage(Protocol):
         """Raises NotFound when there is no such object."""
         ...
 
-    def stream(self, key: str) -> AsyncIterator[bytes]:
-        """The object in chunks; raises NotFound when there is no such object."""
+    async def read(self, key: str) -> StoredObject:
+        """The object as the store best hands it out: a local file's path (to be sent with
+        sendfile), or its bytes, or its chunks. Raises NotFound when there is no such object."""
         ...
 
     async def exists(self, key: str) -> bool: ...
@@ -262,16 +273,32 @@ class ObjectStorage(Protocol):
         ...
 
     async def delete_prefix(self, prefix: str) -> None: ...
-    def local_path(self, key: str) -> Path | None:
-        """The object's file on this machine, when the store keeps files (so it can be sent
-        with sendfile); None for remote stores."""
-        ...
-
-    async def presigned_url(self, key: str, *, expires_in: int, filename: str) -> str | None:
-        """A URL the store itself signs, or None when it cannot (then we sign our own)."""
-        ...
-
     async def ping(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    url: str
+    expires_at: datetime
+
+
+class DownloadLinks(Protocol):
+    """Expiring links to stored objects: presigned by the store itself (S3), or our own signed
+    `/files/...` links (stores that cannot sign, like local files). The root picks one."""
+
+    async def link(
+        self, key: str, *, filename: str, media_type: str, base_url: str
+    ) -> DownloadLink:
+        """A link to object `key`, served as `media_type` under `filename`. `base_url`: where
+        this service answers (for links of our own)."""
+        ...
+
+    def genuine(
+        self, key: str, *, filename: str, media_type: str, expires: int, signature: str
+    ) -> bool:
+        """Whether a link of our own is genuine and not expired. (Stores that sign their own
+        links never hand out ours: False there.)"""
+        ...
 
 
 Handler = Callable[[str], Awaitable[None]]
@@ -311,6 +338,14 @@ class Cache(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+    async def release(self, key: str) -> None:
+        """Deletes `key` (a lock) and wakes whoever waits for it, in any process."""
+        ...
+
+    async def wait_released(self, key: str, *, within: float) -> None:
+        """Returns once `key` is gone (released, or expired), or after `within` seconds."""
+        ...
+
     async def delete_prefix(self, prefix: str) -> None: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...

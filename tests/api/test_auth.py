@@ -162,7 +162,7 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, services: Services)
         tokens["access_token"], options={"verify_signature": False}, algorithms=["HS256"]
     )
     expired = dict(claims, exp=int(time.time()) - 10, iat=int(time.time()) - 100)
-    token = jwt.encode(expired, services.secret_key, algorithm="HS256")
+    token = jwt.encode(expired, services.settings.resolved_secret_key(), algorithm="HS256")
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 401, "token_expired")
     forged = jwt.encode(claims, "another-secret-another-secret-another", algorithm="HS256")
@@ -171,7 +171,9 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, services: Services)
     none_alg = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {none_alg}"})
     assert_error(response, 401, "invalid_token")
-    wrong_aud = jwt.encode(dict(claims, aud="elsewhere"), services.secret_key, algorithm="HS256")
+    wrong_aud = jwt.encode(
+        dict(claims, aud="elsewhere"), services.settings.resolved_secret_key(), algorithm="HS256"
+    )
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {wrong_aud}"})
     assert_error(response, 401, "invalid_token")
 

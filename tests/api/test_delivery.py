@@ -17,9 +17,9 @@ from sqlalchemy import event
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain import signing
+from pixelpress.domain.keys import card_key, record_key
 from pixelpress.domain.spec import parse_spec
 from pixelpress.settings import Settings
-from pixelpress.usecases import delivery
 from tests.api.helpers import assert_error, drain, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
@@ -138,7 +138,7 @@ async def test_bad_options_are_4xx(
     headers = await register(client)
     image_id = (await upload(client, headers)).json()["imageId"]
     path = f"{options}/{image_id}"
-    url = f"/i/{signing.sign_url(services.url_keys[0], path)}/{path}"
+    url = f"/i/{signing.sign_url(services.url_keys.keys[0], path)}/{path}"
     assert_error(await client.get(url), status)
 
 
@@ -149,7 +149,9 @@ async def test_unknown_images_and_owner_renders(
     bob = await register(client, "bob")
     image_id = (await upload(client, alice)).json()["imageId"]
     path = "w_100/0123456789abcdef0123456789abcdef"
-    assert_error(await client.get(f"/i/{signing.sign_url(services.url_keys[0], path)}/{path}"), 404)
+    assert_error(
+        await client.get(f"/i/{signing.sign_url(services.url_keys.keys[0], path)}/{path}"), 404
+    )
     own = await client.get(
         f"/api/v1/images/{image_id}/render?width=120&grayscale=true", headers=alice
     )
@@ -421,7 +423,7 @@ async def test_a_card_outdated_by_a_replace_is_dropped_not_served(
     await drain(services)
     first = await mint(client, headers, image_id, transformations={"resize": {"width": 300}})
     assert (await client.get(first)).status_code == 200
-    card = await services.cache.get(delivery.card_key(image_id))
+    card = await services.cache.get(card_key(image_id))
     assert card is not None
     r = await client.put(
         f"/api/v1/images/{image_id}",
@@ -432,14 +434,14 @@ async def test_a_card_outdated_by_a_replace_is_dropped_not_served(
     new_hash = r.json()["content_hash"]
     await drain(services)  # the new rendition is ready, at the old one's key
     # As if a render of the old bytes had written its card after the replace purged them.
-    await services.cache.set(delivery.card_key(image_id), card, ttl=60)
+    await services.cache.set(card_key(image_id), card, ttl=60)
     later = await mint(client, headers, image_id, transformations={"resize": {"width": 150}})
     answer = await client.get(later)
     assert answer.status_code == 200, answer.text
     rendered = pyvips.Image.new_from_buffer(answer.content, "")
     assert (rendered.width, rendered.height) == (150, 200)  # the new, upright bytes
     assert answer.headers["etag"].endswith(f'{new_hash[:16]}"')  # and recorded as such
-    fresh = await services.cache.get(delivery.card_key(image_id))
+    fresh = await services.cache.get(card_key(image_id))
     assert fresh is not None and fresh != card
 
 
@@ -461,7 +463,7 @@ async def test_stored_variants_without_a_record_are_not_rendered_again(
     assert renders(services) == made_by_job + 1  # only the 300 px one
     # A record pushed out of the cache: the stored variant serves, not a new rendering.
     parsed = parse_spec(spec)
-    await services.cache.delete(delivery.meta_key(image_id, parsed.hash))
+    await services.cache.delete(record_key(image_id, parsed.hash))
     again = await client.get(url)
     assert again.status_code == 200
     assert renders(services) == made_by_job + 1

@@ -83,3 +83,28 @@ async def test_redis_restarts_cost_no_command() -> None:
     finally:
         await redis.close()
         await proxy.cut()
+
+
+async def test_a_released_lock_wakes_whoever_waits(cache: Cache) -> None:
+    """A render lock's waiters wake when it is released (on Redis through pub/sub, so across
+    processes), not on a polling tick; a missing key needs no wait at all."""
+    import time
+
+    await cache.wait_released("lock/none", within=5)  # nothing held: at once
+    assert await cache.add("lock/a", b"1", ttl=30)
+    woke: list[float] = []
+
+    async def waiter() -> None:
+        await cache.wait_released("lock/a", within=10)
+        woke.append(time.monotonic())
+
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0.2)
+    assert woke == []  # still held
+    released = time.monotonic()
+    await cache.release("lock/a")
+    await asyncio.wait_for(waiting, 5)
+    assert woke[0] - released < 2
+    assert await cache.get("lock/a") is None
+    assert await cache.add("lock/a", b"1", ttl=30)  # free again
+    await cache.release("lock/a")

@@ -62,23 +62,24 @@ def _photo() -> bytes:
     return photo(64, 48)
 
 
-def schemathesis(base: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(base: str, token: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run in `cwd` (schemathesis keeps a cache folder where it runs)."""
     return subprocess.run(
         [SCHEMATHESIS, "run", f"{base}/openapi.json",
          "--checks", "all", "--exclude-checks", "positive_data_acceptance",
          "--mode", "all", "--max-examples", "12", "--generation-deterministic",
          "--phases", "examples,coverage,fuzzing", "--header", f"Authorization: Bearer {token}",
          "--no-color", *args],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, cwd=cwd,
     )  # fmt: skip
 
 
 def test_schemathesis_finds_no_server_error_and_no_nonconformance(
-    fuzzed: tuple[str, str],
+    fuzzed: tuple[str, str], tmp_path: Path
 ) -> None:
     base, token = fuzzed
     # Everything but logout first (a logout would end the session the rest is fuzzed with)...
-    run = schemathesis(base, token, "--exclude-path", "/api/v1/auth/logout")
+    run = schemathesis(base, token, tmp_path, "--exclude-path", "/api/v1/auth/logout")
     assert run.returncode == 0, run.stdout[-6000:]
     # The token held: only signed URLs (whose signatures a generator cannot forge) were refused
     # every time.
@@ -86,5 +87,5 @@ def test_schemathesis_finds_no_server_error_and_no_nonconformance(
     assert "- GET /i/{signature}/{options}/{image}" in run.stdout
     assert " passed" in run.stdout
     # ... then logout alone.
-    run = schemathesis(base, token, "--include-path", "/api/v1/auth/logout")
+    run = schemathesis(base, token, tmp_path, "--include-path", "/api/v1/auth/logout")
     assert run.returncode == 0, run.stdout[-6000:]

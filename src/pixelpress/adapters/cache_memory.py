@@ -5,6 +5,8 @@ bytes held, which TTLCache (one TTL for all) does not give."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 
@@ -14,6 +16,7 @@ class MemoryCache:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._max_bytes = max_bytes
         self._bytes = 0
+        self._released: dict[str, asyncio.Event] = {}
 
     async def get(self, key: str) -> bytes | None:
         entry = self._entries.get(key)
@@ -44,6 +47,19 @@ class MemoryCache:
 
     async def delete(self, key: str) -> None:
         self._drop(key)
+
+    async def release(self, key: str) -> None:
+        self._drop(key)
+        waiting = self._released.pop(key, None)
+        if waiting is not None:
+            waiting.set()
+
+    async def wait_released(self, key: str, *, within: float) -> None:
+        if await self.get(key) is None:
+            return
+        waiting = self._released.setdefault(key, asyncio.Event())
+        with contextlib.suppress(TimeoutError):  # expired rather than released: look again
+            await asyncio.wait_for(waiting.wait(), within)
 
     async def delete_prefix(self, prefix: str) -> None:
         for key in [k for k in self._entries if k.startswith(prefix)]:

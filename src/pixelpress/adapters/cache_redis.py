@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -59,6 +60,36 @@ class RedisCache:
             await self._redis.delete(self._ns + key)
         except _DOWN as exc:
             raise _unavailable() from exc
+
+    async def release(self, key: str) -> None:
+        """DEL, then a message on the key's channel for whoever waits (in any process)."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(self._ns + key)
+                pipe.publish(self._channel(key), b"1")
+                await pipe.execute()
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
+    async def wait_released(self, key: str, *, within: float) -> None:
+        """Subscribes first, then looks: a release between the two is not missed."""
+        try:
+            async with self._redis.pubsub() as pubsub:
+                await pubsub.subscribe(self._channel(key))
+                if not await self._redis.exists(self._ns + key):
+                    return
+                deadline = time.monotonic() + within
+                while (left := deadline - time.monotonic()) > 0:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=min(left, 1.0)
+                    )
+                    if message is not None or not await self._redis.exists(self._ns + key):
+                        return  # released, or expired (a holder that died sends nothing)
+        except _DOWN as exc:
+            raise _unavailable() from exc
+
+    def _channel(self, key: str) -> str:
+        return f"{self._ns}released:{key}"
 
     async def delete_prefix(self, prefix: str) -> None:
         try:

@@ -94,6 +94,16 @@ class DegradedCache:
         await self._local.delete(key)  # a lock this process took while Redis was away
         await self._breaker.call(lambda: self._shared.delete(key), _nothing)
 
+    async def release(self, key: str) -> None:
+        await self._local.release(key)
+        await self._breaker.call(lambda: self._shared.release(key), _nothing)
+
+    async def wait_released(self, key: str, *, within: float) -> None:
+        await self._breaker.call(
+            lambda: self._shared.wait_released(key, within=within),
+            lambda: self._local.wait_released(key, within=within),
+        )
+
     async def delete_prefix(self, prefix: str) -> None:
         await self._shared.delete_prefix(prefix)  # must reach every process: see the docstring
         await self._local.delete_prefix(prefix)

@@ -90,6 +90,12 @@ class MeteredCache:
     async def delete(self, key: str) -> None:
         await self._inner.delete(key)
 
+    async def release(self, key: str) -> None:
+        await self._inner.release(key)
+
+    async def wait_released(self, key: str, *, within: float) -> None:
+        await self._inner.wait_released(key, within=within)
+
     async def delete_prefix(self, prefix: str) -> None:
         await self._inner.delete_prefix(prefix)
 

@@ -356,7 +356,7 @@ class VipsImageProcessor:
         if frames > 1 and keeps_frames(spec, target.format):
             strip = apply_filters(srgb(load_animated(source, spec, width, height)), spec)
             data = encode(strip, target.format, spec.quality_for(target.format))
-            return Rendered(data, str(target.format), strip.width, frame_height(strip))
+            return Rendered(data, target.format, strip.width, frame_height(strip))
         image = srgb(_single_frame(self._load_sized(source, fmt, spec, width, height)))
         if spec.rotate:
             image = rotate(image, spec.rotate)
@@ -379,7 +379,7 @@ class VipsImageProcessor:
             image = composite(image, mark, spec.watermark.position, spec.watermark.opacity)
         check_output(image.width, image.height, "transformations", self.limits)
         data = encode(image, target.format, spec.quality_for(target.format))
-        return Rendered(data, str(target.format), image.width, image.height, flattened=frames > 1)
+        return Rendered(data, target.format, image.width, image.height, flattened=frames > 1)
 
     def _load_sized(
         self, source: bytes | Path, fmt: ImageFormat, spec: TransformSpec, width: int, height: int

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+import anyio
 import obstore
 from obstore.exceptions import BaseError
 from obstore.store import LocalStore, MemoryStore, S3Store
 
 from pixelpress.domain.errors import NotFound, Unavailable
+from pixelpress.ports import DownloadLink, StoredObject
 
 if TYPE_CHECKING:
     from obstore import Attributes
     from obstore.store import ClientConfig, RetryConfig, S3Config
 
 SCHEMES = ("file", "memory", "s3")
+INLINE_READ = 256 * 1024
+"""Objects up to this size are read whole rather than streamed."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,10 @@ def _s3_store(bucket: str, prefix: str, options: S3Options) -> Any:
 
 class ObstoreStorage:
     def __init__(self, store: Any, *, can_sign: bool, root: Path | None = None) -> None:
-        self._store = store
-        self._can_sign = can_sign
+        self.store = store
+        """The obstore store (for PresignedLinks)."""
+        self.can_sign = can_sign
+        """Whether the store presigns its own download links (S3)."""
         self._root = root
 
     @classmethod
@@ -79,44 +85,34 @@ class ObstoreStorage:
 
     def _attributes(self, media_type: str | None) -> Attributes | None:
         # Only stores that serve objects themselves keep it (LocalStore refuses attributes).
-        if media_type is None or not self._can_sign:
+        if media_type is None or not self.can_sign:
             return None
         return {"Content-Type": media_type}
 
     async def put(self, key: str, data: bytes, *, media_type: str | None = None) -> None:
         try:
-            await obstore.put_async(self._store, key, data, attributes=self._attributes(media_type))
+            await obstore.put_async(self.store, key, data, attributes=self._attributes(media_type))
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
 
     async def put_file(self, key: str, path: Path, *, media_type: str | None = None) -> None:
         try:
-            await obstore.put_async(self._store, key, path, attributes=self._attributes(media_type))
+            await obstore.put_async(self.store, key, path, attributes=self._attributes(media_type))
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
 
     async def get(self, key: str) -> bytes:
         try:
-            result = await obstore.get_async(self._store, key)
+            result = await obstore.get_async(self.store, key)
             return bytes(await result.bytes_async())
         except FileNotFoundError as exc:
             raise NotFound("Stored object not found.", code="object_not_found") from exc
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
 
-    async def stream(self, key: str) -> AsyncIterator[bytes]:
-        try:
-            result = await obstore.get_async(self._store, key)
-        except FileNotFoundError as exc:
-            raise NotFound("Stored object not found.", code="object_not_found") from exc
-        except (BaseError, OSError) as exc:
-            raise _unavailable(exc) from exc
-        async for chunk in result.stream(min_chunk_size=256 * 1024):
-            yield bytes(chunk)
-
     async def exists(self, key: str) -> bool:
         try:
-            await obstore.head_async(self._store, key)
+            await obstore.head_async(self.store, key)
         except FileNotFoundError:
             return False
         except (BaseError, OSError) as exc:
@@ -125,7 +121,7 @@ class ObstoreStorage:
 
     async def delete(self, key: str) -> None:
         try:
-            await obstore.delete_async(self._store, key)
+            await obstore.delete_async(self.store, key)
         except FileNotFoundError:
             return
         except (BaseError, OSError) as exc:
@@ -135,17 +131,43 @@ class ObstoreStorage:
         try:
             keys = [
                 meta["path"]
-                async for batch in obstore.list(self._store, prefix=prefix)
+                async for batch in obstore.list(self.store, prefix=prefix)
                 for meta in batch
             ]
             if keys:
-                await obstore.delete_async(self._store, keys)
+                await obstore.delete_async(self.store, keys)
         except FileNotFoundError:
             return
         except (BaseError, OSError) as exc:
             raise _unavailable(exc) from exc
 
-    def local_path(self, key: str) -> Path | None:
+    async def read(self, key: str) -> StoredObject:
+        if self._root is not None:
+            local = self._local_path(key)
+            if local is None:
+                raise NotFound("Stored object not found.", code="object_not_found")
+            try:
+                return StoredObject(size=(await anyio.Path(local).stat()).st_size, path=local)
+            except FileNotFoundError as exc:
+                raise NotFound("Stored object not found.", code="object_not_found") from exc
+        try:
+            result = await obstore.get_async(self.store, key)
+        except FileNotFoundError as exc:
+            raise NotFound("Stored object not found.", code="object_not_found") from exc
+        except (BaseError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        size = int(result.meta["size"])
+        if size <= INLINE_READ:
+            return StoredObject(size=size, data=bytes(await result.bytes_async()))
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async for chunk in result.stream(min_chunk_size=256 * 1024):
+                yield bytes(chunk)
+
+        return StoredObject(size=size, chunks=chunks())
+
+    def _local_path(self, key: str) -> Path | None:
+        """The object's file, where the store keeps files (it is then sent with sendfile)."""
         if self._root is None:
             return None
         # Keys are ours, but a path must never leave the store's folder (no resolve(): it costs
@@ -154,14 +176,32 @@ class ObstoreStorage:
             return None
         return self._root / key
 
-    async def presigned_url(self, key: str, *, expires_in: int, filename: str) -> str | None:
-        if not self._can_sign:
-            return None
-        url = await obstore.sign_async(self._store, "GET", key, timedelta(seconds=expires_in))
-        return str(url)
-
     async def ping(self) -> None:
         try:
             await asyncio.wait_for(self.exists("__ping__"), timeout=5)
         except TimeoutError as exc:
             raise _unavailable(exc) from exc
+
+
+class PresignedLinks:
+    """DownloadLinks presigned by the store itself (S3): downloads never pass through us. The
+    object carries its Content-Type from when it was stored."""
+
+    def __init__(self, storage: ObstoreStorage, *, ttl: int, now: Callable[[], datetime]) -> None:
+        if not storage.can_sign:
+            raise ValueError("This store cannot sign its own links.")
+        self._store = storage.store
+        self._ttl = ttl
+        self._now = now
+
+    async def link(
+        self, key: str, *, filename: str, media_type: str, base_url: str
+    ) -> DownloadLink:
+        expires = int(self._now().timestamp()) + self._ttl
+        url = await obstore.sign_async(self._store, "GET", key, timedelta(seconds=self._ttl))
+        return DownloadLink(str(url), datetime.fromtimestamp(expires, UTC))
+
+    def genuine(
+        self, key: str, *, filename: str, media_type: str, expires: int, signature: str
+    ) -> bool:
+        return False

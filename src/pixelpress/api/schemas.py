@@ -118,7 +118,7 @@ class VariantOut(BaseModel):
             width=v.width,
             height=v.height,
             size=v.size,
-            spec=v.spec,
+            spec=v.spec.canonical(),
             created_at=v.created_at,
             flattened=v.flattened,
         )

@@ -1,11 +1,13 @@
-"""Serving stored objects: the response body, and the headers every served file carries."""
+"""Serving stored objects: the answer for each kind of stored body, and the headers every
+served file carries."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-from pixelpress.ports import ObjectStorage
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from pixelpress.ports import StoredObject
 
 FILE_POLICY = "default-src 'none'; sandbox"
 """A served file is never a page: even bytes a browser might take for HTML (an original is kept
@@ -29,15 +31,13 @@ def file_headers(filename: str, *, attachment: bool = False) -> dict[str, str]:
     }
 
 
-async def object_body(storage: ObjectStorage, key: str) -> AsyncIterator[bytes]:
-    """The object's chunks. The first is read here, so a missing object raises NotFound while
-    the error envelope can still be sent, not after the response has started."""
-    stream = storage.stream(key)
-    first = await anext(stream, b"")
-
-    async def body() -> AsyncIterator[bytes]:
-        yield first
-        async for chunk in stream:
-            yield chunk
-
-    return body()
+def stored_response(stored: StoredObject, media_type: str, headers: dict[str, str]) -> Response:
+    """The answer for a stored object: a file sent with sendfile, bytes, or a stream."""
+    if stored.path is not None:
+        return FileResponse(stored.path, media_type=media_type, headers=headers)
+    if stored.data is not None:
+        return Response(stored.data, media_type=media_type, headers=headers)
+    assert stored.chunks is not None
+    return StreamingResponse(
+        stored.chunks, media_type=media_type, headers=headers | {"Content-Length": str(stored.size)}
+    )

@@ -3,6 +3,7 @@ the limit it passed, so that a client can tell "too many frames" from "too many 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pixelpress.domain.errors import TooLarge
@@ -37,3 +38,13 @@ def too_large(limit: Limit, maximum: int, actual: int, *, counted: str | None = 
         code=limit,
         details={"limit": maximum, "actual": actual, "what": what},
     )
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Upload and output limits; every edge/pixel/frame bound in one place."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    max_edge: int = 12_000
+    max_frames: int = 100

@@ -7,6 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+# ImageLimits is re-exported: many modules take the limits from here.
+from pixelpress.domain.limits import ImageLimits as ImageLimits
+from pixelpress.domain.spec.types import OutputFormat, TransformSpec
+
 T = TypeVar("T")
 
 
@@ -94,16 +98,6 @@ class VariantStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class ImageLimits:
-    """Upload and output limits; every edge/pixel/frame bound in one place."""
-
-    max_bytes: int = 10 * 1024 * 1024
-    max_pixels: int = 50_000_000
-    max_edge: int = 12_000
-    max_frames: int = 100
-
-
-@dataclass(frozen=True)
 class ImageInfo:
     """What a file is, read from its bytes. Width and height are as displayed (upright)."""
 
@@ -125,7 +119,7 @@ class Ingested:
 @dataclass(frozen=True)
 class Rendered:
     data: bytes
-    format: str
+    format: OutputFormat
     width: int
     height: int
     """Of one frame, for animations."""
@@ -191,9 +185,9 @@ class Variant:
     id: str
     image_id: str
     spec_hash: str
-    spec: dict[str, object]
+    spec: TransformSpec
     storage_key: str
-    format: str
+    format: OutputFormat
     status: VariantStatus
     created_at: datetime
     width: int | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Conflict, Forbidden, NotFound
+from pixelpress.domain.keys import image_prefix
 from pixelpress.domain.models import (
     ImageFilter,
     JobStatus,
@@ -15,7 +16,7 @@ from pixelpress.domain.models import (
     User,
 )
 from pixelpress.ports import Cache, Clock, Database, ObjectStorage
-from pixelpress.usecases.images import ImageView, image_prefix, views_of
+from pixelpress.usecases.images import ImageView, views_of
 from pixelpress.usecases.logs import record_event
 
 

@@ -1,59 +1,27 @@
 """On-the-fly delivery: each (image, canonical spec) renders once, is kept in object storage
-and found again through the cache, without touching the database on a hit."""
+and found again through the cache, without touching the database on a hit.
+
+`deliver` is one straight line: a record in the cache (the answer, with no database); else the
+image's facts (its card in the cache, or the database); else the stored object; else a render,
+under a lock so that concurrent requests (in any process) render it once. `serve` adds what an
+answer needs: the stored bytes, read once more when a record outlived its object."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 
 from pixelpress.domain.errors import NotFound, Unavailable
 from pixelpress.domain.ids import new_id
-from pixelpress.domain.models import (
-    MEDIA_TYPES,
-    Image,
-    ImageFormat,
-    ImageLimits,
-    User,
-    Variant,
-    VariantStatus,
-)
+from pixelpress.domain.keys import render_lock_key, variant_key
+from pixelpress.domain.models import MEDIA_TYPES, Image, ImageLimits, User, Variant, VariantStatus
 from pixelpress.domain.spec import TransformSpec, parse_query, plan
-from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage
-from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see, visible_image
+from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage, StoredObject
+from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
 from pixelpress.usecases.admission import Budget, RenderGate
+from pixelpress.usecases.records import Card, Delivered, RecordCache
 from pixelpress.usecases.renditions import rendition_hash, source_for
-from pixelpress.usecases.transforms import resolve_watermark, variant_key, watermark_bytes
-
-META_TTL = 7 * 24 * 3600
-INLINE_TTL = 24 * 3600
-"""Records that carry their bytes live a day: a shared Redis holds them beside locks and limits."""
-CARD_TTL = 3600
-
-
-@dataclass(frozen=True)
-class Delivered:
-    spec_hash: str
-    key: str
-    etag: str
-    media_type: str
-    size: int
-    owner_id: str
-    flattened: bool = False
-    data: bytes | None = field(default=None, compare=False, repr=False)
-    """The bytes themselves when at hand (just rendered, or small enough to be cached with
-    this record): answered from memory rather than read from storage."""
-
-    def dump(self) -> bytes:
-        """The record as one JSON line, followed by the bytes when it carries them."""
-        record = json.dumps({k: v for k, v in self.__dict__.items() if k != "data"}).encode()
-        return record if self.data is None else record + b"\n" + self.data
-
-    @classmethod
-    def load(cls, data: bytes) -> Delivered:
-        record, newline, body = data.partition(b"\n")  # JSON escapes newlines in strings
-        return cls(**json.loads(record), data=body if newline else None)
+from pixelpress.usecases.transforms import watermark_bytes
 
 
 @dataclass(frozen=True)
@@ -61,71 +29,60 @@ class Deliverer:
     db: Database
     storage: ObjectStorage
     cache: Cache
+    """For render locks (records and cards go through `records`)."""
+    records: RecordCache
     processor: ImageProcessor
     clock: Clock
     limits: ImageLimits
-    inline_bytes: int
-    """Variants up to this size are cached with their record (see `Delivered.data`)."""
-    gate: RenderGate = field(default_factory=lambda: RenderGate(slots=4, wait_seconds=2))
+    gate: RenderGate
     """On-the-fly renders admitted at once in this process."""
     lock_seconds: int = 60
     wait_seconds: float = 60
-    poll_seconds: float = 0.02
-
-
-def meta_key(image_id: str, spec_hash: str) -> str:
-    # Under the image's prefix: deleting or replacing the image purges it with the rest.
-    # ("served/": records that may carry their bytes; "delivered/" held the older JSON-only
-    # ones, which processes of the previous version sharing a Redis still read.)
-    return f"images/{image_id}/served/{spec_hash}"
-
-
-def card_key(image_id: str) -> str:
-    return f"images/{image_id}/card"
 
 
 @dataclass(frozen=True)
-class Card:
-    """What rendering needs to know of an image (the row and its ready rendition), cached so
-    that the next new variant of an image seen lately is made without reading the database
-    first. Kept under the image's prefix: replacing or deleting the image purges it."""
+class Facts:
+    """What a render of `spec` needs to know of the image: the row and the variants at hand
+    (from the database: the spec's own row and the rendition; from a card: the rendition)."""
 
     image: Image
-    rendition: Variant | None
-
-    def dump(self) -> bytes:
-        return json.dumps(
-            {"image": asdict(self.image), "rendition": self.rendition and asdict(self.rendition)},
-            default=_iso,
-        ).encode()
-
-    @classmethod
-    def load(cls, data: bytes) -> Card:
-        record = json.loads(data)
-        image, rendition = record["image"], record["rendition"]
-        return cls(
-            Image(
-                **image
-                | {
-                    "format": ImageFormat(image["format"]),
-                    "created_at": datetime.fromisoformat(image["created_at"]),
-                }
-            ),
-            rendition
-            and Variant(
-                **rendition
-                | {
-                    "status": VariantStatus(rendition["status"]),
-                    "created_at": datetime.fromisoformat(rendition["created_at"]),
-                }
-            ),
-        )
+    spec: TransformSpec
+    variants: dict[str, Variant]
+    from_card: bool
 
 
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+@dataclass(frozen=True)
+class Served:
+    delivered: Delivered
+    body: StoredObject | None
+    """The stored object to answer with; None when `delivered.data` holds the bytes, or when
+    the caller already has them (`not_modified`)."""
+    not_modified: bool = False
+
+
+async def serve(
+    image_id: str,
+    spec: TransformSpec | None,
+    *,
+    d: Deliverer,
+    viewer: User | None = None,
+    budget: Budget | None = None,
+    if_none_match: frozenset[str] = frozenset(),
+) -> Served:
+    """`deliver`, and the bytes to answer with (none when the caller's ETag matches)."""
+    found = await deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
+    if found.etag in if_none_match:
+        return Served(found, None, not_modified=True)
+    if found.data is not None:
+        return Served(found, None)
+    try:
+        return Served(found, await d.storage.read(found.key))
+    except NotFound:
+        # The record outlived its stored object (purged meanwhile, or lost): once more.
+        await d.records.forget(image_id, found.spec_hash)
+        found = await deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
+        body = None if found.data is not None else await d.storage.read(found.key)
+        return Served(found, body)
 
 
 async def deliver(
@@ -139,86 +96,78 @@ async def deliver(
     """The stored rendering of `spec` (None: the original, upright and stripped), rendering it
     first if nobody has. `viewer` None means the caller holds a signed URL. `budget` is spent
     only when this call renders (a cached or stored variant costs nothing)."""
-    if spec is not None:
-        found = await _cached(image_id, spec.hash, d, viewer)
-        if found is not None:
-            return found
-        card = await _card(image_id, d)
-        if card is not None:
-            try:
-                variants = (
-                    {} if card.rendition is None else {card.rendition.spec_hash: card.rendition}
-                )
-                return await _produce(
-                    card.image, spec, variants, d, viewer, budget, looked_up=False
-                )
-            except NotFound:
-                # The card is out of date (the image was replaced or deleted since it was
-                # written): forget it and ask the database.
-                await d.cache.delete(card_key(image_id))
-    image, settled, variants = await _lookup(image_id, spec, d, viewer)
-    if spec is None:
-        # The original's spec is only known now: its record may be cached all the same.
-        found = await _cached(image.id, settled.hash, d, viewer)
-        if found is not None:
-            return found
-    return await _produce(image, settled, variants, d, viewer, budget, looked_up=True)
+    if spec is not None and (found := await _recorded(image_id, spec.hash, d, viewer)):
+        return found
+    facts = await _facts(image_id, spec, d, viewer)
+    if spec is None and (found := await _recorded(image_id, facts.spec.hash, d, viewer)):
+        return found  # the original's spec is only known now: its record may be cached
+    try:
+        return await _produce(facts, d, viewer, budget)
+    except NotFound:
+        if not facts.from_card:
+            raise
+        # The card is out of date (the image was replaced or deleted since it was written):
+        # forget it and ask the database.
+        await d.records.forget_card(image_id)
+        return await deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
 
 
-async def settle_spec(
-    image_id: str, spec: TransformSpec | None, *, user: User, db: Database, limits: ImageLimits
-) -> TransformSpec | None:
-    """`spec` settled for `user`'s image: its watermark named by image id (as a URL carries
-    it), and checked against the image (a crop outside it, an output past the limits) before a
-    URL is minted, rather than failing every time the URL is fetched."""
-    async with db.unit_of_work(readonly=True) as uow:
-        image = await visible_image(uow, image_id, user)
-        if spec is not None:
-            spec = await resolve_watermark(uow, spec, user)
-    if spec is not None:
-        plan(
-            spec, width=image.width, height=image.height, source_format=image.format, limits=limits
-        )
-    return spec
+async def _recorded(
+    image_id: str, spec_hash: str, d: Deliverer, viewer: User | None
+) -> Delivered | None:
+    found = await d.records.record(image_id, spec_hash)
+    if found is not None and viewer is not None and not may_see(viewer, found.owner_id):
+        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+    return found
 
 
-async def forget(image_id: str, found: Delivered, *, d: Deliverer) -> None:
-    """Drops a cached record whose stored object turned out to be gone (purged meanwhile, or
-    lost): the next `deliver` looks again and renders it if it must."""
-    await d.cache.delete(meta_key(image_id, found.spec_hash))
+async def _facts(
+    image_id: str, spec: TransformSpec | None, d: Deliverer, viewer: User | None
+) -> Facts:
+    """From the image's card when the cache has one, else from the database (which leaves a
+    card behind, once the image's background work is done)."""
+    if spec is not None and (card := await d.records.card(image_id)) is not None:
+        rendition = card.rendition
+        variants = {} if rendition is None else {rendition.spec_hash: rendition}
+        return Facts(card.image, spec, variants, from_card=True)
+    async with d.db.unit_of_work(readonly=True) as uow:
+        image = await uow.images.get(image_id)
+        if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
+            raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
+        if spec is None:
+            spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
+        wanted = rendition_hash(image)
+        hashes = [spec.hash] if wanted is None else [spec.hash, wanted]
+        variants = await uow.variants.find_many(image.id, hashes)
+    rendition = variants.get(wanted) if wanted is not None else None
+    if wanted is None or (rendition is not None and rendition.status is VariantStatus.READY):
+        await d.records.remember_card(Card(image, rendition))
+    return Facts(image, spec, variants, from_card=False)
 
 
 async def _produce(
-    image: Image,
-    spec: TransformSpec,
-    variants: dict[str, Variant],
-    d: Deliverer,
-    viewer: User | None,
-    budget: Budget | None,
-    *,
-    looked_up: bool,
+    facts: Facts, d: Deliverer, viewer: User | None, budget: Budget | None
 ) -> Delivered:
-    """The stored rendering of `spec`, rendered here unless it is stored already or a
-    concurrent rendering (in any process) makes it. `looked_up`: whether `variants` came from
-    the database with the spec's own row (a card holds only the rendition)."""
+    """The stored rendering, rendered here unless it is stored already or a concurrent
+    rendering (in any process) makes it."""
+    image, spec, variants = facts.image, facts.spec, facts.variants
     if viewer is not None and not may_see(viewer, image.owner_id):
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
     output = plan(
         spec, width=image.width, height=image.height, source_format=image.format, limits=d.limits
     )
     key = variant_key(image.id, spec.hash, str(output.format))
-    lock = f"images/{image.id}/rendering/{spec.hash}"
+    lock = render_lock_key(image.id, spec.hash)
     deadline = asyncio.get_running_loop().time() + d.wait_seconds
     while True:
-        found = await _stored(image, spec, variants.get(spec.hash), d)
-        if found is not None:
+        if (found := await _stored(image, spec, variants.get(spec.hash), d)) is not None:
             return found
         if await d.cache.add(lock, b"1", ttl=d.lock_seconds):
             try:
-                # Whoever held the lock before us may have finished it just now.
-                found = await _cached(image.id, spec.hash, d, viewer)
-                if found is None and not looked_up:
-                    # Made by a job, or its record evicted: stored without a record.
+                # Whoever held the lock before us may have finished it just now; and a card
+                # holds no row of the spec's own: made by a job, or its record evicted.
+                found = await _recorded(image.id, spec.hash, d, viewer)
+                if found is None and facts.from_card:
                     found = await _stored(image, spec, await _row(image, spec, key, d), d)
                 if found is not None:
                     return found
@@ -228,77 +177,25 @@ async def _produce(
                 async with d.gate.admitted():
                     return await _render(image, spec, key, rendition, d)
             finally:
-                await d.cache.delete(lock)
+                await d.cache.release(lock)
         # Someone else is rendering it: wait for their result rather than render it twice.
-        while await d.cache.get(lock) is not None:
-            if asyncio.get_running_loop().time() > deadline:
-                raise Unavailable("The rendering is taking too long.", dependency="processor")
-            await asyncio.sleep(d.poll_seconds)
-        found = await _cached(image.id, spec.hash, d, viewer)
-        if found is not None:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise Unavailable("The rendering is taking too long.", dependency="processor")
+        await d.cache.wait_released(lock, within=remaining)
+        if (found := await _recorded(image.id, spec.hash, d, viewer)) is not None:
             return found
         async with d.db.unit_of_work(readonly=True) as uow:
             variants = variants | await uow.variants.find_many(image.id, [spec.hash])
 
 
 async def _row(image: Image, spec: TransformSpec, key: str, d: Deliverer) -> Variant | None:
-    """The spec's own row, read only when its object may exist: where the store keeps files, a
-    missing file says "not stored" for the price of one stat."""
-    local = d.storage.local_path(key)
-    if local is not None and not local.is_file():
+    """The spec's own row, read only when its object exists (a missing one says "not stored"
+    for the price of a stat, on local files)."""
+    if not await d.storage.exists(key):
         return None
     async with d.db.unit_of_work(readonly=True) as uow:
         return await uow.variants.find(image.id, spec.hash)
-
-
-async def _card(image_id: str, d: Deliverer) -> Card | None:
-    data = await d.cache.get(card_key(image_id))
-    if data is None:
-        return None
-    try:
-        return Card.load(data)
-    except (ValueError, TypeError, KeyError):  # written by another version of Pixelpress
-        await d.cache.delete(card_key(image_id))
-        return None
-
-
-async def _lookup(
-    image_id: str, spec: TransformSpec | None, d: Deliverer, viewer: User | None
-) -> tuple[Image, TransformSpec, dict[str, Variant]]:
-    """The image, the spec (the original's when None) and, in the same read, the variants a
-    render needs: the spec's own and the image's rendition. Leaves a card of the image in the
-    cache once its background work is done (its rendition, if it gets one, is ready)."""
-    async with d.db.unit_of_work(readonly=True) as uow:
-        image = await uow.images.get(image_id)
-        if image is None or (viewer is not None and not may_see(viewer, image.owner_id)):
-            raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
-        if spec is None:
-            spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
-        hashes = [spec.hash]
-        if (wanted := rendition_hash(image)) is not None:
-            hashes.append(wanted)
-        variants = await uow.variants.find_many(image.id, hashes)
-    rendition = variants.get(wanted) if wanted is not None else None
-    if wanted is None or (rendition is not None and rendition.status is VariantStatus.READY):
-        await d.cache.set(card_key(image.id), Card(image, rendition).dump(), ttl=CARD_TTL)
-    return image, spec, variants
-
-
-async def _cached(
-    image_id: str, spec_hash: str, d: Deliverer, viewer: User | None
-) -> Delivered | None:
-    key = meta_key(image_id, spec_hash)
-    data = await d.cache.get(key)
-    if data is None:
-        return None
-    try:
-        found = Delivered.load(data)
-    except (ValueError, TypeError):  # written by another version of Pixelpress
-        await d.cache.delete(key)
-        return None
-    if viewer is not None and not may_see(viewer, found.owner_id):
-        raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
-    return found
 
 
 def _delivered(
@@ -323,7 +220,7 @@ async def _stored(
         return None
     data = None
     try:
-        if variant.size <= d.inline_bytes:
+        if variant.size <= d.records.inline_bytes:
             data = await d.storage.get(variant.storage_key)
         elif not await d.storage.exists(variant.storage_key):
             return None
@@ -332,23 +229,15 @@ async def _stored(
     found = _delivered(
         image, spec.hash, variant.storage_key, variant.size, flattened=variant.flattened
     )
-    await _remember(image, replace(found, data=data), d)
+    await d.records.remember(image.id, replace(found, data=data))
     # A delete or replace that committed after our read purged the cache before we wrote to
     # it: look once more, and take back what we wrote if the image changed meanwhile.
     async with d.db.unit_of_work(readonly=True) as uow:
         current = await uow.images.get(image.id)
     if current is None or current.content_hash != image.content_hash:
-        await d.cache.delete(meta_key(image.id, spec.hash))
+        await d.records.forget(image.id, spec.hash)
         raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
     return replace(found, data=data)
-
-
-async def _remember(image: Image, found: Delivered, d: Deliverer) -> None:
-    """Caches the record, with the bytes when they are small enough."""
-    small = found.data is not None and len(found.data) <= d.inline_bytes
-    record = found if small else replace(found, data=None)
-    ttl = INLINE_TTL if small else META_TTL
-    await d.cache.set(meta_key(image.id, found.spec_hash), record.dump(), ttl=ttl)
 
 
 async def _render(
@@ -362,7 +251,7 @@ async def _render(
         id=new_id(),
         image_id=image.id,
         spec_hash=spec.hash,
-        spec=spec.canonical(),
+        spec=spec,
         storage_key=key,
         format=rendered.format,
         status=VariantStatus.READY,
@@ -384,6 +273,6 @@ async def _render(
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         await uow.variants.save(variant)
-        await _remember(image, found, d)
+        await d.records.remember(image.id, found)
         await uow.commit()
     return found

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pixelpress.domain.errors import NotFound
 from pixelpress.domain.ids import new_id
+from pixelpress.domain.keys import image_prefix, original_key, replacement_key, variants_prefix
 from pixelpress.domain.models import (
     MEDIA_TYPES,
     Image,
@@ -68,14 +69,6 @@ class Upload:
     sha256: str
 
 
-def image_key(image_id: str) -> str:
-    return f"images/{image_id}/original"
-
-
-def image_prefix(image_id: str) -> str:
-    return f"images/{image_id}/"
-
-
 def clean_filename(name: str | None, fallback_ext: str) -> str:
     """Display text only: never used in a storage key or a path."""
     name = unicodedata.normalize("NFKC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -112,7 +105,7 @@ async def upload_image(
         storage_key="",
         created_at=clock.now(),
     )
-    image.storage_key = image_key(image.id)
+    image.storage_key = original_key(image.id)
     await _store_original(image, upload, ingested, storage=storage, processor=processor)
     queued: Queued | None = None
     try:
@@ -198,7 +191,7 @@ async def replace_image(
         height=info.height,
         frames=info.frames,
         # A new key: readers of the old row keep finding the old bytes until the commit.
-        storage_key=f"{image_prefix(old.id)}original-{new_id()[:12]}",
+        storage_key=replacement_key(old.id, new_id()[:12]),
     )
     await _store_original(new, upload, ingested, storage=storage, processor=processor)
     try:
@@ -211,7 +204,7 @@ async def replace_image(
         await storage.delete(new.storage_key)
         raise
     await storage.delete(old.storage_key)
-    await storage.delete_prefix(f"{image_prefix(old.id)}variants/")
+    await storage.delete_prefix(variants_prefix(old.id))
     await cache.delete_prefix(image_prefix(old.id))
     if rendition is not None:
         await publish_after_commit(queue, rendition.id, key=rendition.image_id)

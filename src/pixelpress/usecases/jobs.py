@@ -21,7 +21,6 @@ from pixelpress.domain.models import (
     Variant,
     VariantStatus,
 )
-from pixelpress.domain.spec import parse_canonical
 from pixelpress.ports import Clock, Database, ImageProcessor, ObjectStorage, TaskQueue
 from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
@@ -91,7 +90,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             if variant.status is not VariantStatus.READY or not await runner.storage.exists(
                 variant.storage_key
             ):
-                spec = parse_canonical(variant.spec)
+                spec = variant.spec
                 watermark = await watermark_bytes(spec, db=runner.db, storage=runner.storage)
                 async with runner.db.unit_of_work(readonly=True) as uow:
                     rendition = await find_rendition(uow, image)

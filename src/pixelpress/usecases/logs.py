@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pixelpress.domain.errors import InvalidInput, NotFound
 from pixelpress.domain.ids import new_id
+from pixelpress.domain.keys import block_logged_key
 from pixelpress.domain.models import LogEntry, LogFilter, LogLevel, Page, PageOf, Role, User
 from pixelpress.ports import Cache, Clock, Database, UnitOfWork
 
@@ -120,7 +121,7 @@ async def record_rate_limit_block(
 ) -> None:
     """Records that `caller` hit the `bucket` limit, once per window: a flood of refused
     requests must not become a flood of writes."""
-    key = f"ratelimit-logged:{bucket}:{caller}"
+    key = block_logged_key(bucket, caller)
     if await cache.get(key) is not None:
         return
     await cache.set(key, b"1", ttl=window)

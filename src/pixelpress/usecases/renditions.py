@@ -79,9 +79,10 @@ async def source_for(
 
 
 async def _read(storage: ObjectStorage, key: str) -> bytes | Path:
-    local = storage.local_path(key)
-    if local is not None:
-        if not local.is_file():
-            raise NotFound("Stored object not found.", code="object_not_found")
-        return local
+    """A local file as its path (libvips reads it with no copy), anything else as bytes."""
+    stored = await storage.read(key)
+    if stored.path is not None:
+        return stored.path
+    if stored.data is not None:
+        return stored.data
     return await storage.get(key)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pixelpress.domain.errors import Conflict, NotFound, Unavailable, Unprocessable
 from pixelpress.domain.ids import new_id
+from pixelpress.domain.keys import variant_key
 from pixelpress.domain.models import (
     Image,
     ImageLimits,
@@ -30,11 +31,6 @@ class Queued:
     variant: Variant
     job: Job | None
     """None when the variant was already rendered (nothing to do)."""
-
-
-def variant_key(image_id: str, spec_hash: str, ext: str) -> str:
-    # Derived from (image, spec hash) alone: running a job twice writes the same object.
-    return f"images/{image_id}/variants/{spec_hash}.{ext}"
 
 
 async def resolve_watermark(uow: UnitOfWork, spec: TransformSpec, user: User) -> TransformSpec:
@@ -90,9 +86,9 @@ async def queue_variant(
             id=new_id(),
             image_id=image.id,
             spec_hash=spec_hash,
-            spec=spec.canonical(),
+            spec=spec,
             storage_key=variant_key(image.id, spec_hash, str(output.format)),
-            format=str(output.format),
+            format=output.format,
             status=VariantStatus.PENDING,
             created_at=now,
         )
@@ -204,3 +200,20 @@ async def dry_run(
         variant = await uow.variants.find(image.id, spec.hash)
     cached = variant is not None and variant.status is VariantStatus.READY
     return DryRun(output.width, output.height, str(output.format), cached)
+
+
+async def settle_spec(
+    image_id: str, spec: TransformSpec | None, *, user: User, db: Database, limits: ImageLimits
+) -> TransformSpec | None:
+    """`spec` settled for `user`'s image: its watermark named by image id (as a URL carries
+    it), and checked against the image (a crop outside it, an output past the limits) before a
+    URL is minted, rather than failing every time the URL is fetched."""
+    async with db.unit_of_work(readonly=True) as uow:
+        image = await visible_image(uow, image_id, user)
+        if spec is not None:
+            spec = await resolve_watermark(uow, spec, user)
+    if spec is not None:
+        plan(
+            spec, width=image.width, height=image.height, source_format=image.format, limits=limits
+        )
+    return spec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -53,13 +53,17 @@ from pixelpress.domain.models import (
     Variant,
     VariantStatus,
 )
+from pixelpress.domain.spec import OutputFormat, parse_canonical
 
 
-async def insert_entity(conn: AsyncConnection, table: Table, entity: Any) -> None:
-    """Inserts a dataclass; a unique-constraint violation becomes a domain Conflict."""
+async def insert_entity(
+    conn: AsyncConnection, table: Table, entity: Any, values: dict[str, Any] | None = None
+) -> None:
+    """Inserts a dataclass (or `values`, its columns, where they differ from its fields); a
+    unique-constraint violation becomes a domain Conflict."""
     try:
         async with conn.begin_nested():
-            await conn.execute(insert(table).values(**asdict(entity)))
+            await conn.execute(insert(table).values(**(values or asdict(entity))))
     except IntegrityError as exc:
         raise Conflict(f"This {table.name[:-1]} already exists.") from exc
 
@@ -90,7 +94,16 @@ def _image(row: Row[Any]) -> Image:
 def _variant(row: Row[Any]) -> Variant:
     m = dict(row._mapping)
     m["status"] = VariantStatus(m["status"])
+    m["format"] = OutputFormat(m["format"])
+    m["spec"] = parse_canonical(m["spec"])
     return Variant(**m)
+
+
+def _variant_row(variant: Variant) -> dict[str, Any]:
+    """The variant's columns: its spec in canonical form (what its hash is of)."""
+    values = {f.name: getattr(variant, f.name) for f in fields(variant)}
+    values["spec"] = variant.spec.canonical()
+    return values
 
 
 def _job(row: Row[Any]) -> Job:
@@ -300,7 +313,7 @@ class SqlVariants:
         self._c = conn
 
     async def add(self, variant: Variant) -> None:
-        await insert_entity(self._c, variants, variant)
+        await insert_entity(self._c, variants, variant, _variant_row(variant))
 
     async def get(self, variant_id: str) -> Variant | None:
         row = (await self._c.execute(select(variants).where(variants.c.id == variant_id))).first()
@@ -321,7 +334,7 @@ class SqlVariants:
 
     async def save(self, variant: Variant) -> None:
         # One statement, built once per dialect: the hot path of every on-the-fly render.
-        await self._c.execute(_variant_upsert(self._c.dialect.name), asdict(variant))
+        await self._c.execute(_variant_upsert(self._c.dialect.name), _variant_row(variant))
 
     async def list_for_images(self, image_ids: list[str]) -> dict[str, list[Variant]]:
         query = (
@@ -335,7 +348,7 @@ class SqlVariants:
         return found
 
     async def update(self, variant: Variant) -> None:
-        values = asdict(variant)
+        values = _variant_row(variant)
         del values["id"]
         await self._c.execute(update(variants).where(variants.c.id == variant.id).values(**values))
 

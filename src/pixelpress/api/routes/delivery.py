@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import time
-from functools import lru_cache
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from pixelpress.api.deps import CurrentUser, ServicesDep
 from pixelpress.api.ratelimit import Spender
 from pixelpress.api.routing import api_router
-from pixelpress.api.streaming import file_headers, object_body
+from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.bootstrap import Services
-from pixelpress.domain import signing
-from pixelpress.domain.errors import Forbidden, NotFound
-from pixelpress.domain.models import ImageLimits, User
-from pixelpress.domain.spec import (
-    TransformSpec,
-    UrlOptions,
-    negotiate,
-    parse_options,
-    parse_query,
-    parse_spec,
-    to_options,
-)
-from pixelpress.usecases import delivery
+from pixelpress.domain.models import User
+from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
+from pixelpress.usecases import delivery, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
 
 router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-def _bad_signature() -> Forbidden:
-    return Forbidden("This URL's signature is invalid or has expired.", code="invalid_signature")
 
 
 async def _serve(
@@ -51,16 +35,31 @@ async def _serve(
     vary: bool,
     viewer: User | None = None,
 ) -> Response:
-    budget = _budget(request, viewer)
-    d = services.deliverer
-    found = await delivery.deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
-    try:
-        return await _respond(image_id, found, request, services, cache_control, vary)
-    except NotFound:
-        # The cached record outlived its stored object (purged meanwhile, or lost): once more.
-        await delivery.forget(image_id, found, d=d)
-        found = await delivery.deliver(image_id, spec, d=d, viewer=viewer, budget=budget)
-        return await _respond(image_id, found, request, services, cache_control, vary)
+    etags = frozenset(t.strip() for t in request.headers.get("if-none-match", "").split(","))
+    served = await delivery.serve(
+        image_id,
+        spec,
+        d=services.deliverer,
+        viewer=viewer,
+        budget=_budget(request, viewer),
+        if_none_match=etags,
+    )
+    found = served.delivered
+    headers = {
+        "ETag": found.etag,
+        "Cache-Control": cache_control,
+        **file_headers(f"{image_id}.{found.media_type.rsplit('/', 1)[-1]}"),
+    }
+    if found.flattened:
+        headers["X-Pixelpress-Animation"] = "flattened"
+    if vary:
+        headers["Vary"] = "Accept"
+    if served.not_modified:
+        return Response(status_code=304, headers=headers)
+    if served.body is None and found.data is not None:  # small or just rendered: from memory
+        return Response(found.data, media_type=found.media_type, headers=headers)
+    assert served.body is not None
+    return stored_response(served.body, found.media_type, headers)
 
 
 def _budget(request: Request, viewer: User | None) -> Budget:
@@ -76,70 +75,32 @@ def _budget(request: Request, viewer: User | None) -> Budget:
     return lambda: spender.charge("render", buckets.render, address, address)
 
 
-async def _respond(
-    image_id: str,
-    found: delivery.Delivered,
-    request: Request,
-    services: Services,
-    cache_control: str,
-    vary: bool,
-) -> Response:
-    headers = {
-        "ETag": found.etag,
-        "Cache-Control": cache_control,
-        **file_headers(f"{image_id}.{found.media_type.rsplit('/', 1)[-1]}"),
-    }
-    if found.flattened:
-        headers["X-Pixelpress-Animation"] = "flattened"
-    if vary:
-        headers["Vary"] = "Accept"
-    if found.etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    if found.data is not None:  # just rendered, or small enough to be cached: from memory
-        return Response(found.data, media_type=found.media_type, headers=headers)
-    local = services.storage.local_path(found.key)
-    if local is not None:
-        try:
-            stat = os.stat(local)
-        except FileNotFoundError:  # purged between the lookup and now
-            raise NotFound("Stored object not found.", code="object_not_found") from None
-        return FileResponse(local, media_type=found.media_type, headers=headers, stat_result=stat)
-    body = await object_body(services.storage, found.key)
-    headers["Content-Length"] = str(found.size)
-    return StreamingResponse(body, media_type=found.media_type, headers=headers)
-
-
-@lru_cache(maxsize=4096)
-def _options(options: str, ext: str, negotiated: str, limits: ImageLimits) -> UrlOptions:
-    """Parsing is pure: a URL fetched again and again is parsed once."""
-    return parse_options(options, ext=ext or None, accept=f"image/{negotiated}", limits=limits)
-
-
 async def signed(request: Request) -> Response:
     """A transformation URL: `/i/{signature}/{options}/{imageId}[.ext]` (grammar in the README).
 
     A plain Starlette route: the hottest path skips FastAPI's parameter solving."""
     services: Services = request.app.state.services
     params = request.path_params
-    options, image = params["options"], params["image"]
-    if not signing.verify_url(services.url_keys, f"{options}/{image}", params["signature"]):
-        raise _bad_signature()
-    image_id, _, ext = image.partition(".")
-    negotiated = negotiate(request.headers.get("accept", "")) if "f_auto" in options else ""
-    parsed = _options(options, ext, negotiated, services.settings.limits)
     now = time.time()
-    if parsed.expires is not None and parsed.expires < now:
-        raise _bad_signature()
+    asked = signed_urls.read_signed(
+        params["signature"],
+        params["options"],
+        params["image"],
+        accept=request.headers.get("accept", ""),
+        keys=services.url_keys,
+        limits=services.settings.limits,
+        now=now,
+    )
     cache_control = IMMUTABLE
-    if parsed.expires is not None:
-        cache_control = f"public, max-age={max(0, int(parsed.expires - now))}"
+    if asked.expires is not None:
+        cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
     return await _serve(
-        image_id,
-        parsed.spec,
+        asked.image_id,
+        asked.spec,
         request,
         services,
         cache_control=cache_control,
-        vary=parsed.auto_format,
+        vary=asked.auto_format,
     )
 
 
@@ -161,15 +122,19 @@ async def mint_url(
     """A signed URL for `user`'s image `image_id`, as `body` asks."""
     limits = services.settings.limits
     spec = parse_spec(body.transformations, limits=limits) if body.transformations else None
-    spec = await delivery.settle_spec(image_id, spec, user=user, db=services.db, limits=limits)
-    expires = int(time.time()) + body.expiresIn if body.expiresIn else None
-    options = to_options(spec.canonical() if spec else None, auto=body.autoFormat, expires=expires)
-    path = f"{options}/{image_id}"
-    signature = signing.sign_url(services.url_keys[0], path)
-    base = services.settings.public_url or str(request.base_url)
-    return MintOut(
-        url=f"{base.rstrip('/')}/i/{signature}/{path}", options=options, expiresAt=expires
+    minted = await signed_urls.mint_url(
+        image_id,
+        spec,
+        user=user,
+        db=services.db,
+        limits=limits,
+        keys=services.url_keys,
+        base_url=services.settings.public_url or str(request.base_url),
+        auto_format=body.autoFormat,
+        expires_in=body.expiresIn,
+        now=time.time(),
     )
+    return MintOut(url=minted.url, options=minted.options, expiresAt=minted.expires_at)
 
 
 @router.post("/images/{image_id}/urls", response_model=MintOut)
@@ -188,7 +153,7 @@ async def render(
     params = dict(request.query_params)
     spec = parse_query(params, limits=services.settings.limits) if params else None
     if spec is not None and spec.watermark_ref is not None:
-        spec = await delivery.settle_spec(
+        spec = await transforms.settle_spec(
             image_id, spec, user=user, db=services.db, limits=services.settings.limits
         )
     return await _serve(

@@ -9,7 +9,6 @@ from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from pixelpress.api.deps import CurrentUser, ImageListing, Paging, ServicesDep
-from pixelpress.api.routes.files import download_url
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import (
     DownloadOut,
@@ -211,10 +210,13 @@ async def download(
     variant: str | None = None,
 ) -> DownloadOut:
     found = await images.find_download(image_id, variant, user=user, db=services.db)
-    url, expires_at = await download_url(
-        services, request, found.key, found.filename, found.media_type
+    link = await services.links.link(
+        found.key,
+        filename=found.filename,
+        media_type=found.media_type,
+        base_url=services.settings.public_url or str(request.base_url),
     )
-    return DownloadOut(downloadUrl=url, expiresAt=expires_at)
+    return DownloadOut(downloadUrl=link.url, expiresAt=link.expires_at)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pixelpress.domain.models import ImageLimits
+from pixelpress.domain.limits import ImageLimits
 from pixelpress.domain.spec.types import (
     FORMAT_ALIASES,
     Fit,

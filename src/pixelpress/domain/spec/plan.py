@@ -7,8 +7,7 @@ import math
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Unprocessable
-from pixelpress.domain.limits import Limit
-from pixelpress.domain.models import ImageLimits
+from pixelpress.domain.limits import ImageLimits, Limit
 from pixelpress.domain.spec.types import Fit, OutputFormat, Resize, TransformSpec
 
 

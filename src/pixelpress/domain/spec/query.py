@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from pixelpress.domain.models import ImageLimits
+from pixelpress.domain.limits import ImageLimits
 from pixelpress.domain.spec.json import DEFAULT_LIMITS
 from pixelpress.domain.spec.types import (
     DEFAULT_OPACITY,

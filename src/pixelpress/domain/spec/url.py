@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import InvalidInput, Unprocessable
-from pixelpress.domain.models import ImageLimits
+from pixelpress.domain.limits import ImageLimits
 from pixelpress.domain.spec.query import parse_query
 from pixelpress.domain.spec.types import OutputFormat, TransformSpec
 
