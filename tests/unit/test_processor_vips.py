@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import pyvips
 
-from pixelpress.adapters.processor_vips import VipsImageProcessor, sniff
+from pixelpress.adapters.vips.ingest import sniff
+from pixelpress.adapters.vips.processor import VipsImageProcessor
 from pixelpress.domain.errors import InvalidInput, TooLarge, Unprocessable, UnsupportedMedia
 from pixelpress.domain.models import ImageFormat, ImageLimits
 from pixelpress.domain.spec import parse_spec, plan
