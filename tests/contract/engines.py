@@ -3,7 +3,8 @@
 A second engine plugs in with one entry in ENGINES: a factory from limits to the processor, and
 samples of its own (the files it must accept, refuse or turn upright). `decodes_pixels` says
 whether it really works on pixels: the pixel-level checks (test_processor_pixels.py) decode its
-outputs with libvips and run only on such engines."""
+outputs with libvips and run only on such engines. The fake processor of the use-case tests
+runs the rest of the contract, so that it promises what the real one does."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Protocol
 from pixelpress.adapters.vips.processor import VipsImageProcessor
 from pixelpress.domain.models import ImageFormat, ImageLimits
 from pixelpress.ports import ImageProcessor
+from tests.fakes import FAKE_MAGIC, FakeImageProcessor, fake_image
 from tests.images import animation, exif_block, photo, png_declaring, solid, with_exif
 
 
@@ -96,6 +98,21 @@ class VipsSamples:
         return LEADING_BYTES[fmt] + b"\x00" * 100
 
 
+class FakeSamples:
+    """The fake processor's own files (tests/fakes.py)."""
+
+    image = staticmethod(fake_image)
+
+    def solid(self, width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+        return fake_image(width, height, colour="#{:02x}{:02x}{:02x}".format(*colour))
+
+    def declaring(self, width: int, height: int) -> bytes:
+        return fake_image(width, height)  # small whatever it declares
+
+    def corrupt(self, fmt: ImageFormat) -> bytes:
+        return FAKE_MAGIC + b'{"format": "' + str(fmt).encode() + b'", "width": ]]'
+
+
 @dataclass(frozen=True)
 class Engine:
     make: Callable[[ImageLimits], ImageProcessor]
@@ -109,5 +126,6 @@ ENGINES: dict[str, Engine] = {
         samples=VipsSamples(),
         decodes_pixels=True,
     ),
+    "fake": Engine(make=FakeImageProcessor, samples=FakeSamples(), decodes_pixels=False),
 }
 PIXEL_ENGINES = [name for name, engine in ENGINES.items() if engine.decodes_pixels]

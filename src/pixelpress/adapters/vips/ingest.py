@@ -12,9 +12,10 @@ from typing import Any
 import pyvips
 
 from pixelpress.adapters.vips.pixels import AVIF_EFFORT
-from pixelpress.domain.errors import InvalidInput, UnsupportedMedia
+from pixelpress.adapters.vips.rules import check_declared, corrupt, unsupported
+from pixelpress.domain.errors import InvalidInput
 from pixelpress.domain.limits import Limit, too_large
-from pixelpress.domain.models import MEDIA_TYPES, ImageFormat, ImageInfo, ImageLimits, Ingested
+from pixelpress.domain.models import ImageFormat, ImageInfo, ImageLimits, Ingested
 
 MAGIC: list[tuple[bytes, ImageFormat]] = [
     (b"\xff\xd8\xff", ImageFormat.JPEG),
@@ -36,7 +37,6 @@ LOADERS = {
     ImageFormat.TIFF: "tiffload",
 }
 ANIMATED = (ImageFormat.GIF, ImageFormat.WEBP)
-ACCEPTED = sorted(MEDIA_TYPES.values())
 GPS_PREFIX = "exif-ifd3-"  # EXIF's GPS directory
 LOCATION_BLOCKS = ("xmp-data", "iptc-data")  # either can carry a location too
 CLEAN_QUALITY = 92  # a rewritten lossy original should lose as little as it can
@@ -55,20 +55,6 @@ def sniff(head: bytes) -> ImageFormat | None:
         if any(brand in AVIF_BRANDS for brand in brands):
             return ImageFormat.AVIF
     return None
-
-
-def unsupported() -> UnsupportedMedia:
-    return UnsupportedMedia(
-        "This file type is not accepted. Send a JPEG, PNG, WebP, GIF, AVIF or TIFF image.",
-        code="unsupported_media_type",
-        details={"accepted": ACCEPTED},
-    )
-
-
-def corrupt() -> InvalidInput:
-    return InvalidInput(
-        "The image is corrupt or truncated and cannot be read.", code="invalid_image"
-    )
 
 
 def open_as(source: Path | bytes, fmt: ImageFormat, **options: Any) -> Any:
@@ -107,12 +93,7 @@ def check_header(header: Any, fmt: ImageFormat, limits: ImageLimits) -> tuple[in
     """The declared size of one frame as displayed and the frame count, each within `limits`
     (TooLarge, with the limit's code, otherwise)."""
     width, height, frames = _declared(header, fmt)
-    if max(width, height) > limits.max_edge:
-        raise too_large(Limit.EDGE, limits.max_edge, max(width, height))
-    if width * height > limits.max_pixels:
-        raise too_large(Limit.PIXELS, limits.max_pixels, width * height)
-    if frames > limits.max_frames:
-        raise too_large(Limit.FRAMES, limits.max_frames, frames)
+    check_declared(width, height, frames, limits)
     # A TIFF's further pages are never decoded (its first is the image), but a file of
     # thousands of them is refused all the same, by the frame limit.
     if fmt is ImageFormat.TIFF and _pages(header) > limits.max_frames:

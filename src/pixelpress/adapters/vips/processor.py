@@ -15,8 +15,9 @@ import anyio
 import pyvips
 
 from pixelpress.adapters import placeholder_blurhash
-from pixelpress.adapters.vips.ingest import corrupt, read_upload
+from pixelpress.adapters.vips.ingest import read_upload
 from pixelpress.adapters.vips.render import render_spec
+from pixelpress.adapters.vips.rules import corrupt
 from pixelpress.domain.models import ImageLimits, Ingested, Placeholder, Rendered
 from pixelpress.domain.spec import TransformSpec
 

@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import pyvips
 
-from pixelpress.adapters.vips.animation import frame_height, keeps_frames, load_animated
+from pixelpress.adapters.vips.animation import frame_height, load_animated
 from pixelpress.adapters.vips.ingest import check_header, head, open_as, sniff
 from pixelpress.adapters.vips.pixels import (
     apply_filters,
@@ -25,6 +25,7 @@ from pixelpress.adapters.vips.pixels import (
     srgb,
     text_mark,
 )
+from pixelpress.adapters.vips.rules import keeps_frames
 from pixelpress.domain.errors import InvalidInput, Unprocessable
 from pixelpress.domain.models import ImageFormat, ImageLimits, Rendered
 from pixelpress.domain.spec import (
