@@ -20,7 +20,7 @@ from typing import Any
 
 import pyvips
 
-# "optimized": what Pixelpress's encoder adds for a JPEG (adapters/vips_pixels.py, `encode`, as
+# "optimized": what Pixelpress's encoder adds for a JPEG (adapters/vips/pixels.py, `encode`, as
 # of this writing): Huffman tables optimised per image, no metadata, baseline.
 OPTIMIZED = {"optimize_coding": True, "keep": "none"}
 

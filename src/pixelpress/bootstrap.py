@@ -20,13 +20,13 @@ from pixelpress.adapters.email_outbox import OutboxEmailSender
 from pixelpress.adapters.links_signed import SignedFileLinks
 from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
-from pixelpress.adapters.processor_vips import VipsImageProcessor
 from pixelpress.adapters.queue_inprocess import InProcessQueue
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.storage_obstore import ObstoreStorage, PresignedLinks, S3Options
 from pixelpress.adapters.tokens_jwt import JwtTokenService
+from pixelpress.adapters.vips.processor import VipsImageProcessor
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
 from pixelpress.domain import signing
 from pixelpress.domain.clock import SystemClock

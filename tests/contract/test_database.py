@@ -23,6 +23,7 @@ from pixelpress.domain.models import (
     Variant,
     VariantStatus,
 )
+from pixelpress.domain.spec import OutputFormat, parse_spec
 from pixelpress.ports import Database
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -52,7 +53,10 @@ def image(owner: User, minutes: int = 0, filename: str = "a.jpg") -> Image:
 async def seed_job(db: Database) -> tuple[User, Image, Variant, Job]:
     u = user()
     i = image(u)
-    v = Variant(new_id(), i.id, "hash1", {"rotate": 90}, "key", "jpeg", VariantStatus.PENDING, NOW)
+    spec = parse_spec({"rotate": 90})
+    v = Variant(
+        new_id(), i.id, spec.hash, spec, "key", OutputFormat.JPEG, VariantStatus.PENDING, NOW
+    )
     j = Job(new_id(), i.id, v.id, u.id, JobStatus.QUEUED, NOW)
     async with db.unit_of_work() as uow:
         await uow.users.add(u)
@@ -270,22 +274,27 @@ async def test_ping(database: Database) -> None:
 async def test_variants_found_together_and_saved_in_one_statement(database: Database) -> None:
     _, i, pending, _ = await seed_job(database)
     ready = VariantStatus.READY
-    other = Variant(new_id(), i.id, "hash2", {"rotate": 180}, "key2", "png", ready, NOW)
+    turned = parse_spec({"rotate": 180})
+    other = Variant(new_id(), i.id, turned.hash, turned, "key2", OutputFormat.PNG, ready, NOW)
     async with database.unit_of_work() as uow:
         await uow.variants.save(other)  # new: added as it is
         # The same spec again (say, an on-the-fly render of what a job queued): its outcome
         # lands on the existing row, whose id, key and spec stay.
-        done = Variant(new_id(), i.id, "hash1", {"x": 1}, "other", "jpeg", ready, NOW)
+        done = Variant(
+            new_id(), i.id, pending.spec_hash, pending.spec, "other", OutputFormat.JPEG, ready, NOW
+        )
         done.width, done.height, done.size, done.flattened = 3, 4, 50, True
         await uow.variants.save(done)
         await uow.commit()
     async with database.unit_of_work(readonly=True) as uow:
-        found = await uow.variants.find_many(i.id, ["hash1", "hash2", "missing"])
-        none = await uow.variants.find_many(new_id(), ["hash1"])
-    assert set(found) == {"hash1", "hash2"} and none == {}
-    assert found["hash2"] == other
-    saved = found["hash1"]
-    assert (saved.id, saved.storage_key, saved.spec) == (pending.id, "key", {"rotate": 90})
+        hashes = [pending.spec_hash, other.spec_hash, "missing"]
+        found = await uow.variants.find_many(i.id, hashes)
+        none = await uow.variants.find_many(new_id(), [pending.spec_hash])
+    assert set(found) == {pending.spec_hash, other.spec_hash} and none == {}
+    assert found[other.spec_hash] == other
+    saved = found[pending.spec_hash]
+    assert (saved.id, saved.storage_key, saved.spec) == (pending.id, "key", pending.spec)
+    assert saved.spec.canonical() == {"rotate": 90}
     assert saved.status is VariantStatus.READY and saved.flattened
     assert (saved.width, saved.height, saved.size) == (3, 4, 50)
 

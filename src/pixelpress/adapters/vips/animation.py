@@ -1,6 +1,6 @@
 """Animated GIF and WebP sources: their frames are kept when every step of the chain can work
-frame by frame and the output format animates; otherwise the first frame is rendered and the
-result says it was flattened."""
+frame by frame and the output format animates (`rules.keeps_frames`); otherwise the first frame
+is rendered and the result says it was flattened."""
 
 from __future__ import annotations
 
@@ -9,23 +9,7 @@ from typing import Any
 
 import pyvips
 
-from pixelpress.domain.spec import Fit, OutputFormat, TransformSpec, resize_geometry
-
-ANIMATED_OUTPUTS = (OutputFormat.GIF, OutputFormat.WEBP)
-
-
-def keeps_frames(spec: TransformSpec, output: OutputFormat) -> bool:
-    """Frame by frame: scaling without cropping or padding, and colour filters. Turning,
-    flipping, cropping, blurring across frame edges and watermarks flatten."""
-    if output not in ANIMATED_OUTPUTS:
-        return False
-    if spec.crop or spec.rotate or spec.flip or spec.mirror or spec.watermark:
-        return False
-    if spec.blur is not None or spec.sharpen:
-        return False
-    resize = spec.resize
-    both = resize is not None and resize.width is not None and resize.height is not None
-    return not (both and resize is not None and resize.fit in (Fit.COVER, Fit.CONTAIN))
+from pixelpress.domain.spec import TransformSpec, resize_geometry
 
 
 def load_animated(source: bytes | Path, spec: TransformSpec, width: int, height: int) -> Any:

@@ -1,4 +1,4 @@
-"""Pixel operations of the pyvips processor (adapters/processor_vips.py): colour, rotation,
+"""Pixel operations of the pyvips processor (adapters/vips/): colour, rotation,
 filters, watermarks and encoding. Images are pyvips images; none of this crosses a port."""
 
 from __future__ import annotations

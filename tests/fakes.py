@@ -1,0 +1,200 @@
+"""Stand-ins for the ports whose real adapter is too slow or too heavy for use-case tests.
+
+FakeImageProcessor is the ImageProcessor without pixels: its "images" are a few bytes stating
+what they are (`fake_image`), it renders by working out the output's size and format with the
+domain's `plan`, and it refuses what the real engine refuses, with the same errors and codes
+(the rules any engine follows come from `adapters.vips.rules`, which does not import pyvips).
+The processor contract (tests/contract/test_processor.py) runs over it, so it stays honest.
+
+    processor = FakeImageProcessor()
+    path.write_bytes(fake_image(640, 480, ImageFormat.JPEG))
+    processor.fail_next(Unavailable("render farm down"), times=2, call="render")
+    ...
+    assert processor.rendered == [spec, spec, spec]   # two failures, then the success
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import blurhash
+
+from pixelpress.adapters.vips.rules import check_declared, corrupt, keeps_frames, unsupported
+from pixelpress.domain.errors import DomainError, InvalidInput, Unprocessable
+from pixelpress.domain.limits import Limit, too_large
+from pixelpress.domain.models import (
+    ImageFormat,
+    ImageInfo,
+    ImageLimits,
+    Ingested,
+    Placeholder,
+    Rendered,
+)
+from pixelpress.domain.spec import TransformSpec, plan
+
+FAKE_MAGIC = b"PIXELPRESS-FAKE-IMAGE\n"
+"""How the fake's files begin; anything else is not an image to it."""
+
+Call = Literal["ingest", "placeholder", "render"]
+
+
+@dataclass(frozen=True)
+class FakeImage:
+    """What a fake file says about itself: its size as stored (before `orientation`), frames,
+    an EXIF orientation, whether it carries a location, one colour, and what made it."""
+
+    format: ImageFormat
+    width: int
+    height: int
+    frames: int = 1
+    orientation: int = 1
+    location: bool = False
+    colour: str = "#808080"
+    made: str = ""
+
+    def encode(self) -> bytes:
+        return FAKE_MAGIC + json.dumps(asdict(self), sort_keys=True).encode()
+
+    @property
+    def displayed(self) -> tuple[int, int]:
+        turned = self.orientation in (5, 6, 7, 8)
+        return (self.height, self.width) if turned else (self.width, self.height)
+
+
+def fake_image(
+    width: int,
+    height: int,
+    fmt: ImageFormat = ImageFormat.PNG,
+    *,
+    frames: int = 1,
+    orientation: int = 1,
+    location: bool = False,
+    colour: str = "#808080",
+) -> bytes:
+    """The bytes of a fake image that FakeImageProcessor accepts as this one."""
+    return FakeImage(fmt, width, height, frames, orientation, location, colour).encode()
+
+
+def read_fake(data: bytes) -> FakeImage:
+    """The fake image `data` holds. UnsupportedMedia when it is no fake image (or names a type
+    that is not accepted), InvalidInput (`invalid_image`) when it is cut or garbled."""
+    if not data.startswith(FAKE_MAGIC):
+        raise unsupported()
+    try:
+        fields: dict[str, Any] = json.loads(data[len(FAKE_MAGIC) :])
+        name = fields.pop("format")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise corrupt() from exc
+    if name not in [str(f) for f in ImageFormat]:
+        raise unsupported() if isinstance(name, str) else corrupt()
+    try:
+        image = FakeImage(ImageFormat(name), **fields)
+    except TypeError as exc:
+        raise corrupt() from exc
+    numbers = (image.width, image.height, image.frames, image.orientation)
+    valid = (
+        all(type(n) is int and n >= 1 for n in numbers)
+        and image.orientation <= 8
+        and isinstance(image.location, bool)
+        and isinstance(image.made, str)
+        and re.fullmatch(r"#[0-9a-f]{6}", str(image.colour)) is not None
+    )
+    if not valid:
+        raise corrupt()
+    return image
+
+
+class FakeImageProcessor:
+    """ImageProcessor without pixels. `rendered` lists every spec it was asked to render, in
+    order (those it then failed included); `fail_next` makes coming calls raise."""
+
+    def __init__(self, limits: ImageLimits | None = None) -> None:
+        self.limits = limits or ImageLimits()
+        self.rendered: list[TransformSpec] = []
+        self._failures: list[tuple[DomainError, Call | None]] = []
+
+    def fail_next(self, error: DomainError, times: int = 1, *, call: Call | None = None) -> None:
+        """The next `times` calls (of `call` only, when given) raise `error`: any DomainError,
+        such as Unavailable for a failure worth retrying. Calls queue after earlier ones."""
+        self._failures += [(error, call)] * times
+
+    async def ingest(self, path: Path) -> Ingested:
+        self._fail_if_told("ingest")
+        data = path.read_bytes()
+        if not data:
+            raise InvalidInput("The uploaded file is empty.", code="empty_file", field="image")
+        if len(data) > self.limits.max_bytes:
+            raise too_large(Limit.BYTES, self.limits.max_bytes, len(data))
+        image = read_fake(data)
+        width, height = image.displayed
+        check_declared(width, height, image.frames, self.limits)
+        info = ImageInfo(image.format, width, height, image.frames)
+        if image.orientation == 1 and not image.location:
+            return Ingested(info)
+        clean = replace(image, width=width, height=height, orientation=1, location=False)
+        return Ingested(info, clean.encode())
+
+    async def placeholder(self, source: bytes | Path) -> Placeholder:
+        self._fail_if_told("placeholder")
+        try:
+            image = read_fake(_bytes(source))
+        except DomainError as exc:
+            raise corrupt() from exc
+        colour = [int(image.colour[i : i + 2], 16) for i in (1, 3, 5)]
+        # A 32-pixel wide thumbnail of one colour, as the real one hashes (fewer pixels bend it).
+        flat = blurhash.encode([[colour] * 32] * 24, components_x=4, components_y=3)
+        return Placeholder(blurhash=flat, dominant_color=image.colour)
+
+    async def render(
+        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
+    ) -> Rendered:
+        self.rendered.append(spec)
+        self._fail_if_told("render")
+        data = _bytes(source)
+        if not data.startswith(FAKE_MAGIC):
+            raise InvalidInput("The stored image is not of an accepted type.", code="invalid_image")
+        image = _readable(data, "The image could not be processed; it may be corrupt.")
+        width, height = image.displayed
+        check_declared(width, height, image.frames, self.limits)
+        target = plan(
+            spec, width=width, height=height, source_format=image.format, limits=self.limits
+        )
+        kept = image.frames > 1 and keeps_frames(spec, target.format)
+        if spec.watermark is not None and spec.watermark.text is None:
+            if watermark is None:
+                raise Unprocessable("The watermark image is missing.", code="watermark_missing")
+            mark = _readable(watermark, "The watermark is not an accepted image.")
+            check_declared(*mark.displayed, mark.frames, self.limits)
+        out = FakeImage(
+            ImageFormat(target.format),
+            target.width,
+            target.height,
+            frames=image.frames if kept else 1,
+            colour=image.colour,
+            made=f"{hashlib.sha256(data).hexdigest()[:16]}:{spec.hash}",
+        )
+        flattened = image.frames > 1 and not kept
+        return Rendered(out.encode(), target.format, out.width, out.height, flattened)
+
+    def _fail_if_told(self, call: Call) -> None:
+        for index, (error, only) in enumerate(self._failures):
+            if only in (None, call):
+                del self._failures[index]
+                raise error
+
+
+def _bytes(source: bytes | Path) -> bytes:
+    return source.read_bytes() if isinstance(source, Path) else source
+
+
+def _readable(data: bytes, message: str) -> FakeImage:
+    """The fake image in `data`, or InvalidInput (`invalid_image`) with `message`."""
+    try:
+        return read_fake(data)
+    except DomainError as exc:
+        raise InvalidInput(message, code="invalid_image") from exc
