@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from pydantic.config import JsonDict
 
 from pixelpress.api.strict import Strict
-from pixelpress.domain.models import Job, JobStatus, PageOf, User, Variant
+from pixelpress.domain.models import Job, PageOf, User, Variant
 from pixelpress.usecases.images import ImageView
 
 T = TypeVar("T")
@@ -191,10 +191,6 @@ class UploadOut(BaseModel):
     statusUrl: str | None = None
 
 
-def job_status(status: JobStatus) -> str:
-    return "in progress" if status is JobStatus.PROCESSING else str(status)
-
-
 class JobOut(BaseModel):
     id: str
     imageId: str
@@ -215,7 +211,7 @@ class JobOut(BaseModel):
         return cls(
             id=job.id,
             imageId=job.image_id,
-            status=job_status(job.status),
+            status=job.status.label,
             variantId=job.variant_id,
             attempts=job.attempts,
             error=job.error,

@@ -135,6 +135,4 @@ class StatsOut(BaseModel):
 
     @staticmethod
     def jobs_of(counts: dict[JobStatus, int]) -> dict[str, int]:
-        return {
-            ("in progress" if s is JobStatus.PROCESSING else str(s)): n for s, n in counts.items()
-        }
+        return {s.label: n for s, n in counts.items()}

@@ -7,9 +7,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-# ImageLimits is re-exported: many modules take the limits from here.
+# Re-exported: many modules take these from here.
 from pixelpress.domain.limits import ImageLimits as ImageLimits
-from pixelpress.domain.spec.types import OutputFormat, TransformSpec
+from pixelpress.domain.spec.types import OutputFormat
+from pixelpress.domain.work import CRASH_MESSAGE as CRASH_MESSAGE
+from pixelpress.domain.work import WORKER_CRASHED as WORKER_CRASHED
+from pixelpress.domain.work import Claim as Claim
+from pixelpress.domain.work import ClaimOutcome as ClaimOutcome
+from pixelpress.domain.work import Job as Job
+from pixelpress.domain.work import JobStatus as JobStatus
+from pixelpress.domain.work import Variant as Variant
+from pixelpress.domain.work import VariantStatus as VariantStatus
 
 T = TypeVar("T")
 
@@ -40,38 +48,6 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
-class ClaimOutcome(StrEnum):
-    CLAIMED = "claimed"
-    """This worker holds the job now, under a fresh lease."""
-    BUSY = "busy"
-    """Another worker holds a live lease on it: try again when the lease ends."""
-    CRASHED = "crashed"
-    """It was claimed its last allowed time and its worker never finished: now failed."""
-    GONE = "gone"
-    """Finished, or deleted with its image: nothing to do."""
-
-
-WORKER_CRASHED = "worker_crashed"
-CRASH_MESSAGE = "The job stopped its worker every time it ran (a crash or an out-of-memory kill)."
-
-
-@dataclass(frozen=True)
-class Claim:
-    outcome: ClaimOutcome
-    job: Job | None = None
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    PROCESSED = "processed"
-    FAILED = "failed"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobStatus.PROCESSED, JobStatus.FAILED)
-
-
 class LogLevel(StrEnum):
     DEBUG = "debug"
     INFO = "info"
@@ -88,12 +64,6 @@ class NotificationType(StrEnum):
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"
-
-
-class VariantStatus(StrEnum):
-    PENDING = "pending"
-    READY = "ready"
     FAILED = "failed"
 
 
@@ -178,43 +148,6 @@ class Image:
 class Placeholder:
     blurhash: str
     dominant_color: str
-
-
-@dataclass
-class Variant:
-    id: str
-    image_id: str
-    spec_hash: str
-    spec: TransformSpec
-    storage_key: str
-    format: OutputFormat
-    status: VariantStatus
-    created_at: datetime
-    width: int | None = None
-    height: int | None = None
-    size: int | None = None
-    flattened: bool = False
-    """An animated source rendered as its first frame only."""
-
-
-@dataclass
-class Job:
-    id: str
-    image_id: str
-    variant_id: str
-    owner_id: str
-    status: JobStatus
-    created_at: datetime
-    attempts: int = 0
-    """Claims so far: counted when a worker takes the job, so a job that kills its worker is
-    counted too."""
-    error: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    lease_until: datetime | None = None
-    """While processing: the worker holding it renews this; once past, another may take it."""
-    code: str | None = None
-    """Why it failed, for machines (`worker_crashed`, `output_too_large`, ...)."""
 
 
 @dataclass

@@ -254,14 +254,14 @@ async def _render(
         spec=spec,
         storage_key=key,
         format=rendered.format,
-        status=VariantStatus.READY,
+        status=VariantStatus.PENDING,
         created_at=d.clock.now(),
-        flattened=rendered.flattened,
     )
-    variant.width, variant.height, variant.size = (
-        rendered.width,
-        rendered.height,
-        len(rendered.data),
+    variant.mark_ready(
+        width=rendered.width,
+        height=rendered.height,
+        size=len(rendered.data),
+        flattened=rendered.flattened,
     )
     found = _delivered(image, spec.hash, key, len(rendered.data), flattened=rendered.flattened)
     found = replace(found, data=rendered.data)

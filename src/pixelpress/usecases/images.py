@@ -51,7 +51,7 @@ class ImageView:
         """uploaded, queued, in progress, processed or failed: what the image's work is doing."""
         states = {job.status for job in self.jobs}
         if JobStatus.PROCESSING in states:
-            return "in progress"
+            return JobStatus.PROCESSING.label
         if JobStatus.QUEUED in states:
             return "queued"
         if not self.jobs:

@@ -99,10 +99,12 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                 await runner.storage.put(
                     variant.storage_key, rendered.data, media_type=MEDIA_TYPES[rendered.format]
                 )
-                variant.width, variant.height = rendered.width, rendered.height
-                variant.flattened = rendered.flattened
-                variant.size = len(rendered.data)
-        variant.status = VariantStatus.READY
+                variant.mark_ready(
+                    width=rendered.width,
+                    height=rendered.height,
+                    size=len(rendered.data),
+                    flattened=rendered.flattened,
+                )
         return await _finish(job, runner, JobStatus.PROCESSED, variant=variant)
     except Unavailable as exc:
         # A dependency is down: try again later, unless this was the last attempt.
@@ -178,8 +180,8 @@ async def _finish(
             return status
         if variant is not None:
             await uow.variants.update(variant)
-        elif status is JobStatus.FAILED and current.status is not VariantStatus.READY:
-            current.status = VariantStatus.FAILED
+        elif status is JobStatus.FAILED:
+            current.mark_failed()
             await uow.variants.update(current)
         await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error, code=code)
         outcome = replace(job, status=status, error=error, code=code)

@@ -106,8 +106,7 @@ async def queue_variant(
     active = [j for j in jobs if j.variant_id == variant.id and not j.status.finished]
     if active:
         return Queued(variant, active[-1])
-    if variant.status is VariantStatus.FAILED:
-        variant.status = VariantStatus.PENDING
+    if variant.retry():
         await uow.variants.update(variant)
     job = Job(
         id=new_id(),

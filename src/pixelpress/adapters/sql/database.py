@@ -11,14 +11,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pixelpress.adapters.sql.accounts import SqlSessions, SqlUsers
+from pixelpress.adapters.sql.library import SqlImages, SqlVariants
 from pixelpress.adapters.sql.records import SqlLogs, SqlNotifications
-from pixelpress.adapters.sql.repositories import (
-    SqlImages,
-    SqlJobs,
-    SqlSessions,
-    SqlUsers,
-    SqlVariants,
-)
+from pixelpress.adapters.sql.work import SqlJobs
 from pixelpress.domain.errors import Unavailable
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pixelpress.adapters.sql.repositories import insert_entity
+from pixelpress.adapters.sql.common import insert_entity
 from pixelpress.adapters.sql.tables import logs, notifications
 from pixelpress.domain.models import (
     LogEntry,
