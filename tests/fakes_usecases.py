@@ -8,6 +8,7 @@ the vips work may also live in tests/fakes.py; this one is the use-case tests' o
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,6 +72,8 @@ class FakeImageProcessor:
     """Every spec `render` was asked for, in order (failed attempts included)."""
     failures: list[Exception] = field(default_factory=list)
     """Raised by the next renders, one each, before anything is rendered."""
+    gate: asyncio.Event | None = None
+    """When given, renders wait for it to be set: a slow render the test lets finish."""
 
     async def ingest(self, path: Path) -> Ingested:
         return Ingested(read_fake(path.read_bytes()))
@@ -83,6 +86,8 @@ class FakeImageProcessor:
         self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
     ) -> Rendered:
         self.asked.append(spec)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.failures:
             raise self.failures.pop(0)
         info = read_fake(source.read_bytes() if isinstance(source, Path) else source)

@@ -3,6 +3,8 @@ attempts run out, and leases that keep a job to one worker until its worker dies
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -194,3 +196,40 @@ async def test_the_last_claim_of_a_job_that_never_finished_ends_worker_crashed(
     assert list(world.jobs.dead) == [job_id] and world.jobs.waiting == []
     assert await republish_unfinished(runner=runner) == 0
     assert await run_job(job_id, runner=runner) is None
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Waits for something to happen (never for something not to)."""
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_running_job_renews_its_lease_and_stays_its_worker_s(world: World) -> None:
+    alice = await world.user()
+    job_id = await queued_job(world, alice)
+    runner = world.runner(lease_seconds=0.3)  # a heartbeat every 0.1 s of real time
+    world.processor.gate = asyncio.Event()
+    running = asyncio.create_task(run_job(job_id, runner=runner))
+
+    async def rendering() -> bool:
+        return bool(world.processor.asked)
+
+    async def renewed() -> bool:
+        lease = (await state(world, job_id))[0].lease_until
+        return lease is not None and lease > world.clock.now()
+
+    try:
+        await eventually(rendering, "the render to start")
+        world.clock.advance(10)  # far past the lease it was claimed with
+        await eventually(renewed, "the heartbeat to renew the lease from now")
+        assert await run_job(job_id, runner=runner) is None  # another delivery: BUSY
+        world.processor.gate.set()
+        assert await running is JobStatus.PROCESSED
+    finally:
+        world.processor.gate.set()
+        await asyncio.gather(running, return_exceptions=True)
+    job, _ = await state(world, job_id)
+    assert (job.status, job.attempts) == (JobStatus.PROCESSED, 1)
+    assert len(world.processor.asked) == 1
