@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -118,28 +118,41 @@ async def test_final_failures_are_dead_lettered_on_rabbitmq() -> None:
         await services.delete_queues(name)
 
 
+async def until(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    """Waits for something to happen (never for something not to)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slots(
     queues: tuple[TaskQueue, TaskQueue, Inbox],
 ) -> None:
     """Slots are per queue: a second queue's items run while the first one's are all stuck (a
-    slow webhook can never hold an image job's slot)."""
+    slow webhook can never hold an image job's slot). The stuck ones are then let through one
+    at a time: each frees one slot, and only then does the next start."""
     _, consumer, inbox = queues
-    release = asyncio.Event()
+    gates: dict[str, asyncio.Event] = {}
+    started: list[str] = []
     running = 0
     most = 0
+    opened = False
 
     async def stuck(item: str) -> None:
         nonlocal running, most
         running += 1
         most = max(most, running)
-        await release.wait()
+        started.append(item)
+        if not opened:
+            await gates.setdefault(item, asyncio.Event()).wait()
         running -= 1
         await inbox.handle(item)
 
     if isinstance(consumer, InProcessQueue):
         slow = InProcessQueue(name="slow", concurrency=2)
         fast = InProcessQueue(name="fast", concurrency=1)
-        pairs = [(slow, slow), (fast, fast)]
+        pairs: list[tuple[TaskQueue, TaskQueue]] = [(slow, slow), (fast, fast)]
     else:
         name = f"pixelpress.test.{uuid.uuid4().hex[:8]}"
         pairs = [(rabbit(f"{name}.slow"), rabbit(f"{name}.slow", 2)),
@@ -147,21 +160,26 @@ async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slot
     (slow_out, slow_in), (fast_out, fast_in) = pairs
     await slow_in.start(stuck)
     await fast_in.start(inbox.handle)
-    for started in (slow_out, fast_out):
-        if started is not slow_in and started is not fast_in:
-            await started.start(None)
+    for started_queue in (slow_out, fast_out):
+        if started_queue is not slow_in and started_queue is not fast_in:
+            await started_queue.start(None)
     try:
         for n in range(5):
             await slow_out.publish(f"slow-{n}")
         await fast_out.publish("fast")
         await inbox.wait_for(1)
+        await until(lambda: running == 2, "two slow items to run")
         assert [item for item, _ in inbox.received] == ["fast"]
-        await asyncio.sleep(0.3)
+        for n in range(5):
+            gates.setdefault(started[n], asyncio.Event()).set()
+            await until(lambda n=n: len(inbox.received) == n + 2, f"slow item {n} to end")  # type: ignore[misc]
+            await until(lambda n=n: len(started) == min(5, n + 3), "the next to start")  # type: ignore[misc]
         assert most == 2  # never more than its concurrency at once
-        release.set()
-        await inbox.wait_for(6)
+        assert sorted(started) == [f"slow-{n}" for n in range(5)]
     finally:
-        release.set()
+        opened = True
+        for gate in gates.values():
+            gate.set()
         for queue in {id(q): q for pair in pairs for q in pair}.values():
             await queue.stop()
         if not isinstance(consumer, InProcessQueue):
