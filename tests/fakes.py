@@ -15,10 +15,12 @@ The processor contract (tests/contract/test_processor.py) runs over it, so it st
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +38,7 @@ from pixelpress.domain.models import (
     Rendered,
 )
 from pixelpress.domain.spec import TransformSpec, plan
+from pixelpress.ports import Handler
 
 FAKE_MAGIC = b"PIXELPRESS-FAKE-IMAGE\n"
 """How the fake's files begin; anything else is not an image to it."""
@@ -117,6 +120,8 @@ class FakeImageProcessor:
         self.limits = limits or ImageLimits()
         self.rendered: list[TransformSpec] = []
         self._failures: list[tuple[DomainError, Call | None]] = []
+        self.gate: asyncio.Event | None = None
+        """When set to an event, renders wait for it: a slow render the test lets finish."""
 
     def fail_next(self, error: DomainError, times: int = 1, *, call: Call | None = None) -> None:
         """The next `times` calls (of `call` only, when given) raise `error`: any DomainError,
@@ -154,6 +159,8 @@ class FakeImageProcessor:
         self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
     ) -> Rendered:
         self.rendered.append(spec)
+        if self.gate is not None:
+            await self.gate.wait()
         self._fail_if_told("render")
         data = _bytes(source)
         if not data.startswith(FAKE_MAGIC):
@@ -198,3 +205,59 @@ def _readable(data: bytes, message: str) -> FakeImage:
         return read_fake(data)
     except DomainError as exc:
         raise InvalidInput(message, code="invalid_image") from exc
+
+
+class FakeClock:
+    """Aware UTC time that moves only when the test says so. It starts at the wall clock's now
+    unless told otherwise: PyJWT checks token times against the wall clock too."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, by: float | timedelta) -> None:
+        """Moves time on by `by` (seconds, or a timedelta)."""
+        self._now += by if isinstance(by, timedelta) else timedelta(seconds=by)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    item_id: str
+    due: datetime
+    """When the item was published for: its publish time plus its delay."""
+
+
+@dataclass
+class ClockQueue:
+    """The TaskQueue port on a FakeClock: what was published waits in `waiting` with the time
+    it is due, until the test takes it with `take_due`, as a consumer would at that time. (The
+    in-process queue sleeps out delays in real time and shows nothing of what waits.)"""
+
+    clock: FakeClock
+    waiting: list[Waiting] = field(default_factory=list)
+    dead: dict[str, str] = field(default_factory=dict)
+    """Items dead-lettered, with their reason."""
+
+    async def publish(self, item_id: str, *, delay: float = 0, key: str | None = None) -> None:
+        self.waiting.append(Waiting(item_id, self.clock.now() + timedelta(seconds=delay)))
+
+    async def dead_letter(self, item_id: str, reason: str) -> None:
+        self.dead[item_id] = reason
+
+    async def start(self, handler: Handler | None) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    def take_due(self) -> list[str]:
+        """The items due by now, soonest first, taken out of `waiting`."""
+        now = self.clock.now()
+        due = sorted((w for w in self.waiting if w.due <= now), key=lambda w: w.due)
+        self.waiting = [w for w in self.waiting if w.due > now]
+        return [w.item_id for w in due]

@@ -83,7 +83,8 @@ def webhook_receiver() -> Iterator[Receiver]:
 def serving(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
     """Serves `handler` on loopback from a thread; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for the loop to look up, half a second by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

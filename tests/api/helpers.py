@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from pixelpress.adapters.queue_inprocess import InProcessQueue
 from pixelpress.bootstrap import Services, build_services
+from pixelpress.ports import TaskQueue
 from pixelpress.settings import Settings
 from tests.images import photo
 
@@ -53,13 +55,19 @@ def assert_error(
     return dict(body)
 
 
+def in_process(queue: TaskQueue) -> InProcessQueue:
+    """The embedded queue behind the port: only it can say that nothing is left to run."""
+    assert isinstance(queue, InProcessQueue), f"{queue!r} cannot be drained"
+    return queue
+
+
 async def drain(services: Services) -> None:
     """Waits until both in-process queues have nothing waiting, delayed or running (a job's end
     hands notifications on to the other)."""
-    queues = [services.queue, services.notices]
-    while not all(q.idle for q in queues):  # type: ignore[attr-defined]
+    queues = [in_process(services.queue), in_process(services.notices)]
+    while not all(queue.idle for queue in queues):
         for queue in queues:
-            await queue.drain()  # type: ignore[attr-defined]
+            await queue.drain()
 
 
 @contextlib.asynccontextmanager

@@ -103,10 +103,15 @@ async def test_while_redis_is_down_the_service_keeps_serving(
         assert body["details"] == {"dependency": "cache"}
         assert (await client.get(f"/api/v1/images/{image_id}", headers=headers)).status_code == 200
         await proxy.start()
-        await asyncio.sleep(2.2)  # the shared side is tried again after a moment
-        assert (
-            await client.delete(f"/api/v1/images/{image_id}", headers=headers)
-        ).status_code == 204
+        # The shared side is tried again after a moment; until then a delete still changes
+        # nothing and answers 503, so asking again is safe.
+        image_url = f"/api/v1/images/{image_id}"
+        deadline = asyncio.get_running_loop().time() + 15
+        while (deleted := await client.delete(image_url, headers=headers)).status_code == 503:
+            assert asyncio.get_running_loop().time() < deadline, deleted.text
+            assert (await client.get(image_url, headers=headers)).status_code == 200
+            await asyncio.sleep(0.1)
+        assert deleted.status_code == 204, deleted.text
         assert (await client.get(signed)).status_code == 404
         assert (await client.get("/readyz")).json()["status"] == "ready"
 

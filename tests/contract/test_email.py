@@ -11,8 +11,10 @@ import pytest
 
 from pixelpress.adapters.email_outbox import OutboxEmailSender
 from pixelpress.adapters.email_smtp import SmtpEmailSender
+from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import Email, EmailSender
 from tests import receivers
+from tests.services import free_port
 
 SENDER = "Pixelpress <noreply@pixelpress.local>"
 
@@ -58,7 +60,36 @@ async def test_a_mail_sent_twice_is_the_same_message(
         assert message["Message-ID"] == "<n1abc@pixelpress>"
         assert message["X-Pixelpress-Id"] == "n1abc"
         assert (message["To"], message["Subject"]) == ("ada@example.com", "Your image is processed")
+        assert message["From"] == SENDER
         assert message.get_payload().strip() == "Job j1 is processed."
     other = Email("ada@example.com", "Hi", "Another one.", "n2def")
     await sender.send(other)
     assert received()[-1]["Message-ID"] == "<n2def@pixelpress>"
+
+
+def unreachable(kind: str, tmp_path: Path) -> EmailSender:
+    """A sender whose mail cannot go anywhere: nothing listens on the SMTP port; the outbox
+    folder's place is taken by a file."""
+    if kind == "smtp":
+        return SmtpEmailSender(f"smtp://127.0.0.1:{free_port()}", sender=SENDER, timeout=5)
+    taken = tmp_path / "outbox"
+    taken.write_text("not a folder")
+    return OutboxEmailSender(taken, sender=SENDER)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "smtp",
+        "outbox",
+    ],
+)
+async def test_a_mail_that_cannot_be_sent_is_unavailable(kind: str, tmp_path: Path) -> None:
+    """Worth retrying: the notifier backs off and tries again on Unavailable."""
+    sender = unreachable(kind, tmp_path)
+    email = Email("ada@example.com", "Hi", "Body.", "n3ghi")
+    with pytest.raises(Unavailable) as caught:
+        await sender.send(email)
+    assert isinstance(caught.value.details, dict) and caught.value.details["dependency"]
+    if kind == "smtp":
+        assert caught.value.details == {"dependency": "smtp"}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,13 +179,23 @@ async def read_dead_letter(queues: Queues) -> object:
     return json.loads(record.value)
 
 
+async def until(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    """Waits for something to happen (never for something not to)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slots(
     queues: Queues,
 ) -> None:
     """Slots are per queue: a second queue's items run while the first one's are all stuck (a
-    slow webhook can never hold an image job's slot)."""
+    slow webhook can never hold an image job's slot). The stuck ones are then let through one
+    at a time: each frees one slot, and only then does the next start."""
     inbox = Inbox()
-    release = asyncio.Event()
+    gates: dict[str, asyncio.Event] = {}
+    started: list[str] = []
     running = 0
     most = 0
 
@@ -193,7 +203,8 @@ async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slot
         nonlocal running, most
         running += 1
         most = max(most, running)
-        await release.wait()
+        started.append(item)
+        await gates.setdefault(item, asyncio.Event()).wait()
         running -= 1
         await inbox.handle(item)
 
@@ -208,13 +219,17 @@ async def test_a_queue_runs_at_most_its_concurrency_and_two_queues_share_no_slot
             await slow_out.publish(f"slow-{n}")
         await fast_out.publish("fast")
         await inbox.wait_for(1)
+        await until(lambda: running == 2, "two slow items to run")
         assert inbox.items == ["fast"]
-        await asyncio.sleep(0.3)
+        for n in range(5):
+            gates.setdefault(started[n], asyncio.Event()).set()
+            await until(lambda n=n: len(inbox.received) == n + 2, f"slow item {n} to end")  # type: ignore[misc]
+            await until(lambda n=n: len(started) == min(5, n + 3), "the next to start")  # type: ignore[misc]
         assert most == 2  # never more than its concurrency at once
-        release.set()
-        await inbox.wait_for(6)
+        assert sorted(started) == [f"slow-{n}" for n in range(5)]
     finally:
-        release.set()
+        for gate in gates.values():
+            gate.set()
 
 
 @pytest.fixture(params=["amqp", "kafka"])

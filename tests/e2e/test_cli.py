@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 import subprocess
 from pathlib import Path
 
+from pixelpress.adapters.sql.database import SqlDatabase
+from pixelpress.domain.models import Page
 from tests.e2e.processes import PIXELPRESS, environment
 
 
@@ -21,6 +23,17 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
     )
 
 
+async def accounts(path: Path) -> list[tuple[str, str]]:
+    """(username, role) of every user in the database at `path`, read through its port."""
+    db = SqlDatabase(f"sqlite:///{path}")
+    try:
+        async with db.unit_of_work(readonly=True) as uow:
+            found = await uow.users.list_page(Page(1, 100))
+    finally:
+        await db.close()
+    return [(user.username, str(user.role)) for user in found.items]
+
+
 def test_migrate_then_create_admin(tmp_path: Path) -> None:
     migrated = run(["migrate"], tmp_path)
     assert migrated.returncode == 0, migrated.stderr
@@ -28,8 +41,7 @@ def test_migrate_then_create_admin(tmp_path: Path) -> None:
     args = ["users", "create-admin", "--username", "root", "--email", "root@example.com"]
     created = run([*args, "--password", "long enough password"], tmp_path)
     assert created.returncode == 0, created.stderr
-    db = sqlite3.connect(tmp_path / "var" / "pixelpress.db")
-    assert db.execute("select username, role from users").fetchall() == [("root", "admin")]
+    assert asyncio.run(accounts(tmp_path / "var" / "pixelpress.db")) == [("root", "admin")]
     again = run([*args, "--password", "long enough password"], tmp_path)
     assert again.returncode == 1
     assert "already taken" in again.stderr
