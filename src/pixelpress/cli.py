@@ -61,13 +61,13 @@ def worker(
 @app.command()
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
-    from pixelpress.adapters.sql.database import SqlDatabase
     from pixelpress.adapters.sql.migrate import upgrade
+    from pixelpress.bootstrap import build_database
 
     async def run() -> None:
         settings = Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = SqlDatabase(settings.resolved_database_url())
+        db = build_database(settings.resolved_database_url())
         try:
             await upgrade(db.engine)
         finally:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,8 +36,13 @@ def mailer(
         return
     server = receivers.smtp_server()
     url, inbox = next(server)
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
     try:
-        yield SmtpEmailSender(url, sender=SENDER), lambda: list(inbox.messages)
+        yield (
+            SmtpEmailSender(host=address.hostname, port=address.port, sender=SENDER),
+            lambda: list(inbox.messages),
+        )
     finally:
         server.close()  # stops it
 

@@ -10,32 +10,38 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 import anyio
 
-from pixelpress.adapters.cache_memory import MemoryCache
-from pixelpress.adapters.degraded import DegradedCache, DegradedRateLimiter
-from pixelpress.adapters.email_outbox import OutboxEmailSender
-from pixelpress.adapters.links_signed import SignedFileLinks
 from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
-from pixelpress.adapters.queue_inprocess import InProcessQueue
-from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
-from pixelpress.adapters.storage_obstore import ObstoreStorage, PresignedLinks, S3Options
 from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.vips.processor import VipsImageProcessor
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
+from pixelpress.bootstrap.table import (
+    ADAPTERS,
+    IN_PROCESS,
+    Inputs,
+    QueueSpec,
+    build_cache,
+    build_database,
+    build_email,
+    build_queue,
+    build_rate_limiter,
+    build_storage,
+    pick,
+)
 from pixelpress.domain import signing
 from pixelpress.domain.clock import SystemClock
 from pixelpress.ports import (
     Cache,
     Clock,
     DownloadLinks,
-    EmailSender,
     ImageProcessor,
+    ObjectStorage,
     RateLimiter,
     TaskQueue,
 )
@@ -50,82 +56,22 @@ from pixelpress.usecases.signed_urls import UrlKeys
 
 log = logging.getLogger(__name__)
 
-CACHE_SCHEMES = ("memory", "redis", "rediss")
-QUEUE_SCHEMES = ("memory", "amqp", "amqps", "kafka", "kafkas")
+__all__ = [
+    "ADAPTERS",
+    "ProcessRole",
+    "Services",
+    "build_cache",
+    "build_database",
+    "build_email",
+    "build_queue",
+    "build_rate_limiter",
+    "build_services",
+    "build_storage",
+    "pick",
+]
+
 JOB_TASK = "pixelpress.run_job"
 NOTIFY_TASK = "pixelpress.notify"
-
-
-def build_email(settings: Settings) -> EmailSender:
-    if not settings.smtp_url:
-        return OutboxEmailSender(settings.data_dir / "outbox", sender=settings.mail_from)
-    from pixelpress.adapters.email_smtp import SmtpEmailSender
-
-    return SmtpEmailSender(settings.smtp_url, sender=settings.mail_from)
-
-
-def build_cache(url: str, prefix: str) -> Cache:
-    scheme = urlparse(url).scheme
-    if scheme == "memory":
-        return MemoryCache()
-    if scheme in ("redis", "rediss"):
-        from pixelpress.adapters.cache_redis import RedisCache  # only when selected
-
-        return DegradedCache(RedisCache(url, prefix=prefix))
-    raise ValueError(
-        f"Unsupported cache URL scheme {scheme!r}; use one of: {', '.join(CACHE_SCHEMES)}"
-    )
-
-
-def build_links(
-    storage: ObstoreStorage, settings: Settings, secret: str, clock: Clock
-) -> DownloadLinks:
-    """Presigned by the store when it can sign (S3), else links of our own (`/files/...`)."""
-    ttl = settings.download_url_seconds
-    if storage.can_sign:
-        return PresignedLinks(storage, ttl=ttl, now=clock.now)
-    return SignedFileLinks(secret, ttl=ttl, now=clock.now)
-
-
-def build_rate_limiter(url: str, prefix: str) -> RateLimiter:
-    limiter = LimitsRateLimiter(url, prefix=prefix)
-    if urlparse(url).scheme == "memory":
-        return limiter
-    return DegradedRateLimiter(limiter, LimitsRateLimiter("memory://"))
-
-
-def build_queue(
-    url: str, *, name: str, task_name: str, concurrency: int, settings: Settings
-) -> TaskQueue:
-    scheme = urlparse(url).scheme
-    if scheme == "memory":
-        return InProcessQueue(name=name, concurrency=concurrency)
-    if scheme in ("amqp", "amqps"):
-        from pixelpress.adapters.queue_rabbitmq import RabbitQueue  # only when selected
-
-        return RabbitQueue(url, name=name, task_name=task_name, concurrency=concurrency)
-    if scheme in ("kafka", "kafkas"):
-        from pixelpress.adapters.queue_kafka import KafkaConnection, KafkaQueue  # when selected
-
-        connection = KafkaConnection.from_url(
-            url,
-            username=settings.kafka_username,
-            password=settings.kafka_password.get_secret_value(),
-            mechanism=settings.kafka_sasl_mechanism,
-            ca_file=settings.kafka_ca_file,
-        )
-        return KafkaQueue(
-            connection,
-            name=name,
-            concurrency=concurrency,
-            group=settings.kafka_group,
-            partitions=settings.kafka_partitions,
-            replication_factor=settings.kafka_replication_factor,
-            session_timeout=settings.kafka_session_timeout_seconds,
-        )
-    raise ValueError(
-        f"Unsupported queue URL scheme {scheme!r}; use one of: {', '.join(QUEUE_SCHEMES)}"
-    )
 
 
 @dataclass
@@ -133,7 +79,7 @@ class Services:
     settings: Settings
     clock: Clock
     db: SqlDatabase
-    storage: ObstoreStorage
+    storage: ObjectStorage
     queue: TaskQueue
     """Image jobs."""
     notices: TaskQueue
@@ -199,31 +145,17 @@ async def build_services(
     secret = settings.resolved_secret_key()
     threads = concurrency or settings.cpu_threads
     cpu = anyio.CapacityLimiter(threads)
-    db = SqlDatabase(settings.resolved_database_url())
-    storage = ObstoreStorage.from_url(
-        settings.resolved_storage_url(),
-        S3Options(
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=settings.s3_secret_access_key,
-        ),
-    )
+    db = build_database(settings.resolved_database_url())
+    storage, links = build_storage(settings.resolved_storage_url(), Inputs(settings, secret, clock))
     queue = build_queue(
-        settings.queue_url,
-        name=settings.queue_name,
-        task_name=JOB_TASK,
-        concurrency=threads,
-        settings=settings,
+        settings.queue_url, QueueSpec(settings.queue_name, JOB_TASK, threads), settings
     )
     notices = build_queue(
         settings.queue_url,
-        name=settings.notify_queue_name,
-        task_name=NOTIFY_TASK,
-        concurrency=settings.notify_concurrency,
-        settings=settings,
+        QueueSpec(settings.notify_queue_name, NOTIFY_TASK, settings.notify_concurrency),
+        settings,
     )
-    in_process = isinstance(queue, InProcessQueue)
+    in_process = urlsplit(settings.queue_url).scheme == IN_PROCESS
     consume = role is ProcessRole.WORKER or (role is ProcessRole.API and in_process)
     metrics = Metrics()
     cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
@@ -261,7 +193,7 @@ async def build_services(
             access_ttl=timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
         ),
-        links=build_links(storage, settings, secret, clock),
+        links=links,
         url_keys=UrlKeys(
             tuple(settings.url_signing_keys or [signing.sign(secret, "url-signing-key", 0)])
         ),
@@ -281,7 +213,7 @@ async def build_services(
         notifier=Notifier(
             db=db,
             queue=notices,
-            email=build_email(settings),
+            email=build_email(settings.smtp_url, settings),
             webhooks=HttpxWebhookSender(
                 timeout=settings.webhook_timeout_seconds,
                 allow_loopback=settings.webhook_allow_loopback,
