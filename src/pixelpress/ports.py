@@ -469,3 +469,37 @@ class TokenService(Protocol):
     def read_refresh(self, token: str) -> tuple[str, str, str]:
         """(user id, session id, refresh jti); raises Unauthenticated likewise."""
         ...
+
+
+# --- observability ------------------------------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """What the service counts and times, said as it happens; and the exposition a scraper reads.
+    One per process (each process exposes its own)."""
+
+    def request_served(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        """An HTTP answer, by method, route template (never a raw path) and status."""
+        ...
+
+    def job_ran(self, outcome: JobStatus, seconds: float) -> None:
+        """A job run to its end (load, render, store), by how it ended."""
+        ...
+
+    def jobs_counted(self, counts: dict[JobStatus, int]) -> None:
+        """The jobs by state, as the database counts them now (those queued are the queue's
+        depth)."""
+        ...
+
+    def cache_looked_up(self, *, hit: bool) -> None: ...
+    def image_rendered(self, seconds: float) -> None:
+        """One rendering by the image processor (decode, operations, encode)."""
+        ...
+
+    def dependency_checked(self, dependency: str, *, up: bool) -> None:
+        """Whether `dependency` (database, storage, queue, cache) answered its last check."""
+        ...
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition of everything recorded, and its media type."""
+        ...

@@ -21,9 +21,7 @@ async def run_job(job_id: str, *, services: Services) -> None:
     started = time.perf_counter()
     outcome = await jobs.run_job(job_id, runner=services.runner)
     if outcome is not None:
-        services.metrics.job_seconds.labels(outcome=str(outcome)).observe(
-            time.perf_counter() - started
-        )
+        services.metrics.job_ran(outcome, time.perf_counter() - started)
 
 
 async def notify(notification_id: str, *, services: Services) -> None:

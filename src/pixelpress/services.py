@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pixelpress.adapters.metrics_prometheus import Metrics
 from pixelpress.ports import (
     Cache,
     Clock,
@@ -13,6 +12,7 @@ from pixelpress.ports import (
     DownloadLinks,
     EmailSender,
     ImageProcessor,
+    Metrics,
     ObjectStorage,
     PasswordHasher,
     RateLimiter,

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import pyvips
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
 from pixelpress.api.app import create_app
@@ -38,9 +39,12 @@ async def mint(
 
 
 def renders(services: Services) -> float:
-    """How many renderings libvips did (the render-time histogram's count)."""
-    count = services.metrics.registry.get_sample_value("pixelpress_render_duration_seconds_count")
-    return count or 0.0
+    """How many renderings libvips did (the render-time histogram's count, as exposed)."""
+    exposition, _ = services.metrics.render()
+    for family in text_string_to_metric_families(exposition.decode()):
+        if family.name == "pixelpress_render_duration_seconds":
+            return sum(s.value for s in family.samples if s.name.endswith("_count"))
+    return 0.0
 
 
 async def test_signed_url_renders_once_then_serves_with_etag(

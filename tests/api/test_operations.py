@@ -90,6 +90,7 @@ async def test_metrics_in_prometheus_format(client: httpx.AsyncClient, services:
     await drain(services)
     await client.get("/api/v1/images/nope", headers=headers)
     await services.cache.get("nothing-here")
+    assert (await client.get("/readyz")).status_code == 200
     r = await client.get("/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
@@ -104,6 +105,9 @@ async def test_metrics_in_prometheus_format(client: httpx.AsyncClient, services:
     assert "pixelpress_queue_depth 0.0" in text
     assert 'pixelpress_job_duration_seconds_count{outcome="processed"} 1.0' in text
     assert 'pixelpress_cache_requests_total{result="miss"}' in text
+    assert "pixelpress_render_duration_seconds_count 1.0" in text
+    for dependency in ("database", "storage", "queue", "cache"):
+        assert f'pixelpress_dependency_up{{dependency="{dependency}"}} 1.0' in text
 
 
 async def test_request_ids_are_returned_and_logged(

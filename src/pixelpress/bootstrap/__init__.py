@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from pixelpress.adapters.metrics_prometheus import MeteredCache, MeteredProcessor, Metrics
+from pixelpress.adapters.metered import MeteredCache, MeteredProcessor
+from pixelpress.adapters.metrics_prometheus import PrometheusMetrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
 from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.tokens_jwt import JwtTokenService
@@ -105,7 +106,7 @@ async def build_services(
         )
         queue, notices = _queues(settings, threads)
         in_process = urlsplit(settings.queue_url).scheme == IN_PROCESS
-        metrics = Metrics()
+        metrics = PrometheusMetrics()
         cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
         stack.push_async_callback(cache.close)
         processor = MeteredProcessor(VipsImageProcessor(settings.limits, threads=threads), metrics)

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Depends
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from pixelpress.api.deps import ServicesDep
 from pixelpress.api.errors import error_response
@@ -59,7 +58,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     answers = await asyncio.gather(*(_answers(ping) for ping in pings.values()))
     checks = {name: "ok" if up else "down" for name, up in zip(pings, answers, strict=True)}
     for name, up in zip(pings, answers, strict=True):
-        services.metrics.dependency_up.labels(dependency=name).set(1 if up else 0)
+        services.metrics.dependency_checked(name, up=up)
     down = [name for name, state in checks.items() if state == "down"]
     critical = [name for name in down if name in CRITICAL]
     if critical:
@@ -77,5 +76,6 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format: requests, latency, jobs by state, queue depth, job time, cache."""
     async with services.db.unit_of_work(readonly=True) as uow:
-        services.metrics.set_jobs(await uow.jobs.count_by_status())
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        services.metrics.jobs_counted(await uow.jobs.count_by_status())
+    body, media_type = services.metrics.render()
+    return Response(body, media_type=media_type)
