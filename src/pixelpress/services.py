@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pixelpress.api.config import ApiConfig
 from pixelpress.ports import (
     Cache,
     Clock,
@@ -20,7 +21,6 @@ from pixelpress.ports import (
     TokenService,
     WebhookSender,
 )
-from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.jobs import JobRunner
@@ -30,7 +30,6 @@ from pixelpress.usecases.signed_urls import UrlKeys
 
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
     clock: Clock
     db: Database
     storage: ObjectStorage
@@ -52,3 +51,5 @@ class Services:
     deliverer: Deliverer
     runner: JobRunner
     notifier: Notifier
+    api: ApiConfig
+    """What the HTTP layer is told (it never reads Settings)."""

@@ -29,7 +29,7 @@ def sse_events(text: str) -> list[dict[str, str]]:
 
 
 async def test_job_events_stream_every_state_until_the_end(
-    client: httpx.AsyncClient, services: Services
+    client: httpx.AsyncClient, services: Services, settings: Settings
 ) -> None:
     headers = await register(client)
     image_id = (await upload(client, headers, photo(3000, 2000, ".jpg", Q=95))).json()["imageId"]
@@ -41,7 +41,7 @@ async def test_job_events_stream_every_state_until_the_end(
         assert user is not None
         slow = parse_spec({"rotate": 17, "filters": {"blur": 25}, "format": "avif", "quality": 90})
         queued = await queue_variant(
-            uow, image, slow, user=user, clock=services.clock, limits=services.settings.limits
+            uow, image, slow, user=user, clock=services.clock, limits=settings.limits
         )
         await uow.commit()
     assert queued.job is not None

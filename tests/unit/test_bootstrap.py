@@ -3,13 +3,16 @@ with the accepted list."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, get_type_hints
 from urllib.parse import urlsplit
 
 import pytest
 
+from pixelpress import ports
 from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.degraded import DegradedCache, DegradedRateLimiter
 from pixelpress.adapters.email_outbox import OutboxEmailSender
@@ -21,6 +24,7 @@ from pixelpress.adapters.queue_rabbitmq import RabbitQueue
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.storage_obstore import ObstoreStorage, PresignedLinks
+from pixelpress.api.config import ApiConfig
 from pixelpress.bootstrap import (
     ADAPTERS,
     Inputs,
@@ -36,7 +40,13 @@ from pixelpress.bootstrap import (
 from pixelpress.domain.clock import SystemClock
 from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import Email
+from pixelpress.services import Services
 from pixelpress.settings import Settings
+from pixelpress.usecases.accounts import SessionTtl
+from pixelpress.usecases.delivery import Deliverer
+from pixelpress.usecases.jobs import JobRunner
+from pixelpress.usecases.notifications import Notifier
+from pixelpress.usecases.signed_urls import UrlKeys
 from tests import receivers
 from tests.conftest import make_settings
 
@@ -202,3 +212,39 @@ def test_s3_credentials_fall_back_to_the_aws_variables(monkeypatch: pytest.Monke
     assert settings.s3_secret_access_key == "secret-from-aws"
     monkeypatch.setenv("PIXELPRESS_S3_ACCESS_KEY_ID", "ours")
     assert Settings(_env_file=None).s3_access_key_id == "ours"  # type: ignore[call-arg]
+
+
+# The use cases' configuration and the API's, beside the ports.
+CONFIGURATION = {UrlKeys, SessionTtl, Deliverer, JobRunner, Notifier, ApiConfig}
+
+
+def test_services_are_typed_by_ports_and_carry_no_behaviour() -> None:
+    protocols = {
+        value
+        for value in vars(ports).values()
+        if isinstance(value, type) and Protocol in value.__mro__ and value is not Protocol
+    }
+    hints = get_type_hints(Services)
+    assert hints, "Services has fields"
+    for name, hint in hints.items():
+        assert hint in protocols | CONFIGURATION, f"Services.{name}: {hint!r} is not a port"
+    assert {hints[f.name] for f in fields(Services)} >= {
+        ports.Database,
+        ports.ObjectStorage,
+        ports.DownloadLinks,
+        ports.TaskQueue,
+        ports.Cache,
+        ports.RateLimiter,
+        ports.ImageProcessor,
+        ports.PasswordHasher,
+        ports.TokenService,
+        ports.EmailSender,
+        ports.WebhookSender,
+        ports.Clock,
+        ports.Metrics,
+    }
+    for config in CONFIGURATION:
+        assert not config.__module__.startswith("pixelpress.adapters")
+    behaviour = [name for name, value in vars(Services).items() if inspect.isfunction(value)]
+    assert [name for name in behaviour if not name.startswith("__")] == []
+    assert Services.__dataclass_params__.frozen  # type: ignore[attr-defined]

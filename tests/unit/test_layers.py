@@ -36,3 +36,18 @@ def test_usecases_use_only_domain_and_ports(path: Path) -> None:
     for module in imported_modules(path):
         top = module.split(".")[0]
         assert top in sys.stdlib_module_names or module.startswith(allowed), module
+
+
+API_FILES = sorted((SRC / "api").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", API_FILES, ids=lambda p: str(p.relative_to(SRC)))
+def test_the_api_reads_no_settings_and_imports_no_adapter(path: Path) -> None:
+    """Routes, dependencies and middleware get what they need from the root (the services and
+    an ApiConfig); only the app factory, which `pixelpress serve` calls with Settings, starts
+    the root."""
+    entry = path == SRC / "api" / "app.py"
+    for module in imported_modules(path):
+        assert not module.startswith("pixelpress.adapters"), module
+        if not entry:
+            assert not module.startswith(("pixelpress.settings", "pixelpress.bootstrap")), module

@@ -18,6 +18,7 @@ from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.vips.processor import VipsImageProcessor
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
+from pixelpress.api.config import ApiConfig, Buckets
 from pixelpress.bootstrap.table import (
     ADAPTERS,
     IN_PROCESS,
@@ -51,6 +52,7 @@ __all__ = [
     "ProcessRole",
     "QueueSpec",
     "Services",
+    "api_config",
     "build_cache",
     "build_database",
     "build_email",
@@ -72,6 +74,26 @@ class ProcessRole(StrEnum):
     """Consumes the queue."""
     CLI = "cli"
     """Neither: a one-off command."""
+
+
+def api_config(settings: Settings) -> ApiConfig:
+    """What the HTTP layer is told: its routes and middleware never read Settings."""
+    return ApiConfig(
+        limits=settings.limits,
+        buckets=Buckets(
+            default=settings.rate_limit_default,
+            login=settings.rate_limit_login,
+            upload=settings.rate_limit_upload,
+            transform=settings.rate_limit_transform,
+            render=settings.rate_limit_render,
+            address_factor=settings.rate_limit_address_factor,
+        ),
+        login_attempts_per_account=settings.rate_limit_login_account,
+        trusted_proxies=tuple(settings.trusted_proxies),
+        public_url=settings.public_url,
+        cookie_secure=settings.cookie_secure,
+        metrics_token=settings.metrics_token.get_secret_value(),
+    )
 
 
 def _queues(settings: Settings, threads: int) -> tuple[TaskQueue, TaskQueue]:
@@ -117,7 +139,6 @@ async def build_services(
             ports=settings.webhook_ports,
         )
         services = Services(
-            settings=settings,
             clock=clock,
             db=db,
             storage=storage,
@@ -181,6 +202,7 @@ async def build_services(
                 max_attempts=settings.notification_max_attempts,
                 retry_base_seconds=settings.notification_retry_base_seconds,
             ),
+            api=api_config(settings),
         )
         await upgrade(db.engine)
         consume = role is ProcessRole.WORKER or (role is ProcessRole.API and in_process)
