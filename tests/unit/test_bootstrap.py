@@ -36,6 +36,7 @@ from pixelpress.bootstrap import (
     build_rate_limiter,
     build_services,
     build_storage,
+    migrate,
 )
 from pixelpress.domain.clock import SystemClock
 from pixelpress.domain.errors import Unavailable
@@ -48,6 +49,7 @@ from pixelpress.usecases.jobs import JobRunner
 from pixelpress.usecases.notifications import Notifier
 from pixelpress.usecases.signed_urls import UrlKeys
 from tests import receivers
+from tests import services as test_services
 from tests.conftest import make_settings
 
 # (port, scheme) -> a URL of that scheme and what it builds: the table holds exactly these.
@@ -248,3 +250,24 @@ def test_services_are_typed_by_ports_and_carry_no_behaviour() -> None:
     behaviour = [name for name, value in vars(Services).items() if inspect.isfunction(value)]
     assert [name for name in behaviour if not name.startswith("__")] == []
     assert Services.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_migrate_builds_the_database_from_the_table(backend: str, tmp_path: Path) -> None:
+    """`pixelpress migrate` goes through the root: the database the settings name, as operators
+    write its URL, brought to the newest schema (and again is a no-op)."""
+    url = await test_services.fresh_postgres_database() if backend == "postgresql" else ""
+    settings = make_settings(tmp_path, database_url=url)
+    try:
+        await migrate(settings)
+        await migrate(settings)
+        db = build_database(settings.resolved_database_url())
+        try:
+            async with db.unit_of_work(readonly=True) as uow:
+                assert await uow.users.count() == 0
+                assert set((await uow.jobs.count_by_status()).values()) == {0}
+        finally:
+            await db.close()
+    finally:
+        if url:
+            await test_services.drop_postgres(url)

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
@@ -14,7 +15,6 @@ import anyio
 from pixelpress.adapters.metered import MeteredCache, MeteredProcessor
 from pixelpress.adapters.metrics_prometheus import PrometheusMetrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
-from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.tokens_jwt import JwtTokenService
 from pixelpress.adapters.vips.processor import VipsImageProcessor
 from pixelpress.adapters.webhook_httpx import HttpxWebhookSender
@@ -46,6 +46,9 @@ from pixelpress.usecases.notifications import Notifier
 from pixelpress.usecases.records import RecordCache
 from pixelpress.usecases.signed_urls import UrlKeys
 
+if TYPE_CHECKING:
+    from pixelpress.adapters.sql.database import SqlDatabase
+
 __all__ = [
     "ADAPTERS",
     "Inputs",
@@ -60,6 +63,7 @@ __all__ = [
     "build_rate_limiter",
     "build_services",
     "build_storage",
+    "migrate",
     "pick",
 ]
 
@@ -96,6 +100,27 @@ def api_config(settings: Settings) -> ApiConfig:
     )
 
 
+def _database(settings: Settings) -> SqlDatabase:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # SQLite's file lives there
+    return build_database(settings.resolved_database_url())
+
+
+async def _upgrade(db: SqlDatabase) -> None:
+    from pixelpress.adapters.sql.migrate import upgrade
+
+    await upgrade(db.engine)
+
+
+async def migrate(settings: Settings) -> None:
+    """Brings the database the settings name to the newest schema: `pixelpress migrate`, and
+    every start (`build_services` runs the same two steps on its own database)."""
+    db = _database(settings)
+    try:
+        await _upgrade(db)
+    finally:
+        await db.close()
+
+
 def _queues(settings: Settings, threads: int) -> tuple[TaskQueue, TaskQueue]:
     """Image jobs (one slot per CPU thread) and notifications, over the one queue URL."""
     specs = (
@@ -119,8 +144,7 @@ async def build_services(
     clock = clock or SystemClock()
     threads = concurrency or settings.cpu_threads
     async with contextlib.AsyncExitStack() as stack:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = build_database(settings.resolved_database_url())
+        db = _database(settings)
         stack.push_async_callback(db.close)
         secret = settings.resolved_secret_key()
         storage, links = build_storage(
@@ -204,7 +228,7 @@ async def build_services(
             ),
             api=api_config(settings),
         )
-        await upgrade(db.engine)
+        await _upgrade(db)
         consume = role is ProcessRole.WORKER or (role is ProcessRole.API and in_process)
         await stack.enter_async_context(
             running(services, consume=consume, sweep_seconds=settings.job_sweep_seconds)
