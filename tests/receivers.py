@@ -20,9 +20,11 @@ class Inbox:
     messages: list[Message] = field(default_factory=list)
 
 
-def smtp_server() -> Iterator[tuple[str, Inbox]]:
-    """aiosmtpd on loopback; yields its smtp:// URL and what it received."""
+def smtp_server(login: tuple[str, str] | None = None) -> Iterator[tuple[str, Inbox]]:
+    """aiosmtpd on loopback; yields its smtp:// URL and what it received. With `login` (user,
+    password), it takes mail only from a client that logged in with those."""
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
 
     inbox = Inbox()
 
@@ -31,8 +33,20 @@ def smtp_server() -> Iterator[tuple[str, Inbox]]:
             inbox.messages.append(message_from_bytes(envelope.content))
             return "250 OK"
 
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        given = (data.login.decode(), data.password.decode())
+        # handled=False: aiosmtpd answers a refusal itself (535)
+        return AuthResult(success=given == login, handled=False)
+
     port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    auth: dict[str, Any] = {}
+    if login is not None:
+        auth = {
+            "authenticator": authenticate,
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, **auth)
     controller.start()
     try:
         yield f"smtp://127.0.0.1:{port}", inbox

@@ -61,19 +61,9 @@ def worker(
 @app.command()
 def migrate() -> None:
     """Apply database migrations (the server also does this at start)."""
-    from pixelpress.adapters.sql.database import SqlDatabase
-    from pixelpress.adapters.sql.migrate import upgrade
+    from pixelpress import bootstrap
 
-    async def run() -> None:
-        settings = Settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = SqlDatabase(settings.resolved_database_url())
-        try:
-            await upgrade(db.engine)
-        finally:
-            await db.close()
-
-    asyncio.run(run())
+    asyncio.run(bootstrap.migrate(Settings()))
     typer.echo("Database is up to date.")
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from pixelpress.bootstrap import Services
 from pixelpress.domain.models import Role
+from pixelpress.settings import Settings
 from tests.api.helpers import PASSWORD, assert_error, drain, register, register_tokens, upload
 from tests.api.test_images import stored_files
 
@@ -38,7 +39,7 @@ async def test_admin_routes_refuse_users(
 
 
 async def test_role_change_disable_and_delete_take_effect_at_once(
-    client: httpx.AsyncClient, services: Services
+    client: httpx.AsyncClient, services: Services, settings: Settings
 ) -> None:
     root = await make_admin(client, services, "root")
     bob = await register_tokens(client, "bob")
@@ -71,9 +72,9 @@ async def test_role_change_disable_and_delete_take_effect_at_once(
     assert [i["id"] for i in named.json()["items"]] == [image_id]
     unnamed = await client.get("/api/v1/admin/images?q=nothing", headers=root)
     assert unnamed.json()["items"] == []
-    assert stored_files(services.settings)
+    assert stored_files(settings)
     assert (await client.delete(f"/api/v1/admin/users/{bob_id}", headers=root)).status_code == 204
-    assert stored_files(services.settings) == []
+    assert stored_files(settings) == []
     stats = (await client.get("/api/v1/admin/stats", headers=root)).json()
     assert stats["users"] == 1
     assert stats["images"] == 0

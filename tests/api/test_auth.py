@@ -8,6 +8,7 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 from pixelpress.bootstrap import Services
 from pixelpress.domain.models import Role
+from pixelpress.settings import Settings
 from tests.api.helpers import PASSWORD, assert_error, register, register_tokens
 
 
@@ -153,7 +154,7 @@ async def test_logout_revokes_access_and_refresh_at_once(client: httpx.AsyncClie
     assert_error(refreshed, 401)
 
 
-async def test_bad_tokens_are_401(client: httpx.AsyncClient, services: Services) -> None:
+async def test_bad_tokens_are_401(client: httpx.AsyncClient, settings: Settings) -> None:
     assert_error(await client.get("/api/v1/auth/me"), 401, "not_authenticated")
     garbage = {"Authorization": "Bearer not.a.jwt"}
     assert_error(await client.get("/api/v1/auth/me", headers=garbage), 401, "invalid_token")
@@ -162,7 +163,7 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, services: Services)
         tokens["access_token"], options={"verify_signature": False}, algorithms=["HS256"]
     )
     expired = dict(claims, exp=int(time.time()) - 10, iat=int(time.time()) - 100)
-    token = jwt.encode(expired, services.settings.resolved_secret_key(), algorithm="HS256")
+    token = jwt.encode(expired, settings.resolved_secret_key(), algorithm="HS256")
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 401, "token_expired")
     forged = jwt.encode(claims, "another-secret-another-secret-another", algorithm="HS256")
@@ -172,7 +173,7 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, services: Services)
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {none_alg}"})
     assert_error(response, 401, "invalid_token")
     wrong_aud = jwt.encode(
-        dict(claims, aud="elsewhere"), services.settings.resolved_secret_key(), algorithm="HS256"
+        dict(claims, aud="elsewhere"), settings.resolved_secret_key(), algorithm="HS256"
     )
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {wrong_aud}"})
     assert_error(response, 401, "invalid_token")

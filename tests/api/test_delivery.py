@@ -168,13 +168,13 @@ async def test_unknown_images_and_owner_renders(
 
 
 async def test_replace_purges_variants_and_new_urls_render_the_new_bytes(
-    client: httpx.AsyncClient, services: Services
+    client: httpx.AsyncClient, settings: Settings
 ) -> None:
     headers = await register(client)
     image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
     url = await mint(client, headers, image_id, transformations=W400)
     before = await client.get(url)
-    old_files = set(stored_files(services.settings))
+    old_files = set(stored_files(settings))
     red = pyvips.Image.black(640, 480).new_from_image([255, 0, 0]).cast("uchar")
     new_bytes = bytes(red.copy(interpretation="srgb").write_to_buffer(".png"))
     r = await client.put(
@@ -190,7 +190,7 @@ async def test_replace_purges_variants_and_new_urls_render_the_new_bytes(
         480,
         [],
     )
-    assert not old_files & set(stored_files(services.settings))  # every old object is gone
+    assert not old_files & set(stored_files(settings))  # every old object is gone
     after = await client.get(url)
     assert after.status_code == 200
     assert after.headers["etag"] != before.headers["etag"]
@@ -363,10 +363,10 @@ def variant_files(settings: Settings) -> list[Path]:
 
 async def hit_twice_losing_the_file(tmp_path: Path, inline: int) -> tuple[float, bytes, bytes]:
     """Renders a variant, removes its stored file behind the service's back, asks again."""
-    async with own_service(tmp_path, delivery_inline_bytes=inline) as (built, client, url):
+    async with own_service(tmp_path, delivery_inline_bytes=inline) as (_, client, url):
         first = await client.get(url)
         assert first.status_code == 200
-        (stored,) = variant_files(built.settings)
+        (stored,) = variant_files(make_settings(tmp_path))
         stored.unlink()
         again = await client.get(url)
         assert again.status_code == 200, again.text

@@ -109,7 +109,9 @@ async def test_other_users_image_is_404(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/api/v1/images/{image_id}", headers=alice)).status_code == 200
 
 
-async def test_delete_removes_rows_and_blobs(client: httpx.AsyncClient, services: Services) -> None:
+async def test_delete_removes_rows_and_blobs(
+    client: httpx.AsyncClient, services: Services, settings: Settings
+) -> None:
     headers = await register(client)
     image_id = (await upload(client, headers)).json()["imageId"]
     t = await client.post(
@@ -117,9 +119,9 @@ async def test_delete_removes_rows_and_blobs(client: httpx.AsyncClient, services
     )
     assert t.status_code == 202
     await drain(services)
-    assert len(stored_files(services.settings)) == 2
+    assert len(stored_files(settings)) == 2
     assert (await client.delete(f"/api/v1/images/{image_id}", headers=headers)).status_code == 204
-    assert stored_files(services.settings) == []
+    assert stored_files(settings) == []
     assert_error(await client.get(f"/api/v1/images/{image_id}", headers=headers), 404)
     assert_error(await client.get(f"/api/v1/jobs/{t.json()['jobId']}", headers=headers), 404)
 
@@ -150,7 +152,7 @@ async def test_delete_removes_rows_and_blobs(client: httpx.AsyncClient, services
 )
 async def test_bad_uploads_are_refused_and_leave_nothing(
     client: httpx.AsyncClient,
-    services: Services,
+    settings: Settings,
     data: bytes,
     content_type: str,
     status: int,
@@ -167,7 +169,7 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
     # raw bodies are only taken with an image Content-Type
     expected = status if content_type.startswith("image/") else 415
     assert_error(raw, expected)
-    assert stored_files(services.settings) == []
+    assert stored_files(settings) == []
     assert (await client.get("/api/v1/images", headers=headers)).json()["total"] == 0
 
 

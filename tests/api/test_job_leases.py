@@ -33,7 +33,7 @@ async def queued_job(built: Services, image_id: str, spec: dict[str, Any]) -> st
         user = await uow.users.get(image.owner_id)
         assert user is not None
         queued = await queue_variant(
-            uow, image, parse_spec(spec), user=user, clock=built.clock, limits=built.settings.limits
+            uow, image, parse_spec(spec), user=user, clock=built.clock, limits=built.api.limits
         )
         await uow.commit()
     assert queued.job is not None

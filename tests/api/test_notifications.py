@@ -12,6 +12,7 @@ import pytest
 from pixelpress.api.app import create_app
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain.models import NotificationStatus
+from pixelpress.usecases.notifications import notify
 from tests import receivers
 from tests.api.helpers import assert_error, drain, register, register_tokens, running, upload
 from tests.conftest import make_settings
@@ -221,7 +222,7 @@ async def test_a_mail_sent_again_after_a_crash_keeps_its_message_id(
         notification.status, notification.sent_at = NotificationStatus.PENDING, None
         await uow.notifications.update(notification)
         await uow.commit()
-    await built.notify(notification_id)
+    await notify(notification_id, notifier=built.notifier)
     first, again = smtp[1].messages
     assert first["Message-ID"] == again["Message-ID"] == f"<{notification_id}@pixelpress>"
     assert first["X-Pixelpress-Id"] == again["X-Pixelpress-Id"] == notification_id

@@ -29,7 +29,7 @@ def sse_events(text: str) -> list[dict[str, str]]:
 
 
 async def test_job_events_stream_every_state_until_the_end(
-    client: httpx.AsyncClient, services: Services
+    client: httpx.AsyncClient, services: Services, settings: Settings
 ) -> None:
     headers = await register(client)
     image_id = (await upload(client, headers, photo(3000, 2000, ".jpg", Q=95))).json()["imageId"]
@@ -41,7 +41,7 @@ async def test_job_events_stream_every_state_until_the_end(
         assert user is not None
         slow = parse_spec({"rotate": 17, "filters": {"blur": 25}, "format": "avif", "quality": 90})
         queued = await queue_variant(
-            uow, image, slow, user=user, clock=services.clock, limits=services.settings.limits
+            uow, image, slow, user=user, clock=services.clock, limits=settings.limits
         )
         await uow.commit()
     assert queued.job is not None
@@ -90,6 +90,7 @@ async def test_metrics_in_prometheus_format(client: httpx.AsyncClient, services:
     await drain(services)
     await client.get("/api/v1/images/nope", headers=headers)
     await services.cache.get("nothing-here")
+    assert (await client.get("/readyz")).status_code == 200
     r = await client.get("/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
@@ -104,6 +105,9 @@ async def test_metrics_in_prometheus_format(client: httpx.AsyncClient, services:
     assert "pixelpress_queue_depth 0.0" in text
     assert 'pixelpress_job_duration_seconds_count{outcome="processed"} 1.0' in text
     assert 'pixelpress_cache_requests_total{result="miss"}' in text
+    assert "pixelpress_render_duration_seconds_count 1.0" in text
+    for dependency in ("database", "storage", "queue", "cache"):
+        assert f'pixelpress_dependency_up{{dependency="{dependency}"}} 1.0' in text
 
 
 async def test_request_ids_are_returned_and_logged(

@@ -9,6 +9,7 @@ import pyvips
 from pixelpress.bootstrap import Services, build_services
 from pixelpress.domain.models import JobStatus
 from pixelpress.domain.spec import parse_spec
+from pixelpress.settings import Settings
 from pixelpress.usecases.jobs import run_job
 from pixelpress.usecases.transforms import queue_variant
 from tests.api.helpers import assert_error, drain, register, upload
@@ -116,7 +117,7 @@ async def test_bad_specs_name_the_field(client: httpx.AsyncClient) -> None:
 
 
 async def test_upload_with_transformations_queues_a_job(
-    client: httpx.AsyncClient, services: Services
+    client: httpx.AsyncClient, services: Services, settings: Settings
 ) -> None:
     headers = await register(client)
     r = await upload(client, headers, photo(), transformations='{"rotate": 90}')
@@ -129,7 +130,7 @@ async def test_upload_with_transformations_queues_a_job(
     assert_error(bad, 400)
     not_json = await upload(client, headers, photo(), transformations="{")
     assert_error(not_json, 400, "invalid_json")
-    assert len(stored_files(services.settings)) == 2  # the first upload and its variant only
+    assert len(stored_files(settings)) == 2  # the first upload and its variant only
 
 
 async def test_image_watermark_names_one_of_the_users_images(
@@ -223,7 +224,7 @@ async def test_jobs_interrupted_by_a_restart_finish_after_it(tmp_path: Path) -> 
 
 
 async def test_running_a_job_twice_changes_nothing(
-    client: httpx.AsyncClient, services: Services
+    client: httpx.AsyncClient, services: Services, settings: Settings
 ) -> None:
     headers = await register(client)
     image_id = (await upload(client, headers)).json()["imageId"]
@@ -232,12 +233,12 @@ async def test_running_a_job_twice_changes_nothing(
     )
     job_id = r.json()["jobId"]
     await drain(services)
-    before = sorted(stored_files(services.settings))
+    before = sorted(stored_files(settings))
     assert await run_job(job_id, runner=services.runner) is None  # finished: nothing to do
     await services.queue.publish(job_id)
     await services.queue.publish(job_id)
     await drain(services)
-    assert sorted(stored_files(services.settings)) == before
+    assert sorted(stored_files(settings)) == before
     async with services.db.unit_of_work() as uow:
         variants = (await uow.variants.list_for_images([image_id]))[image_id]
         jobs = (await uow.jobs.list_for_images([image_id]))[image_id]

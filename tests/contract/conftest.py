@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.ratelimit_limits import LimitsRateLimiter
@@ -16,17 +17,19 @@ from pixelpress.adapters.storage_obstore import ObstoreStorage, S3Options
 from pixelpress.ports import Cache, ObjectStorage, RateLimiter
 from tests import services
 
+DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
 
 @pytest.fixture(params=["local", "memory", "s3"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStorage:
     if request.param == "local":
-        return ObstoreStorage.from_url(f"file://{tmp_path / 'blobs'}")
+        return ObstoreStorage.local(tmp_path / "blobs")
     if request.param == "memory":
-        return ObstoreStorage.from_url("memory://")
+        return ObstoreStorage.memory()
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = services.make_bucket(endpoint)
     options = S3Options(endpoint, "us-east-1", "test", "test")
-    return ObstoreStorage.from_url(f"s3://{bucket}/prefix", options)
+    return ObstoreStorage.s3(bucket, "prefix", options)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -48,17 +51,17 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
 def rate_limiter(request: pytest.FixtureRequest) -> RateLimiter:
     if request.param == "redis":
         services.need("Redis")
-        return LimitsRateLimiter(services.REDIS_URL)
-    return LimitsRateLimiter("memory://")
+        return LimitsRateLimiter.redis(services.REDIS_URL)
+    return LimitsRateLimiter.memory()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlDatabase]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'contract.db'}"
+        url = f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}"
     else:
         url = await services.fresh_postgres_database()
-    db = SqlDatabase(url)
+    db = SqlDatabase(make_url(url).set(drivername=f"{request.param}+{DRIVERS[request.param]}"))
     await upgrade(db.engine)
     try:
         yield db

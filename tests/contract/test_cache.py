@@ -66,7 +66,7 @@ async def test_redis_restarts_cost_no_command() -> None:
     proxy = CuttableProxy("127.0.0.1", 6379)
     await proxy.start()
     redis = RedisCache(f"redis://127.0.0.1:{proxy.port}/0", prefix=f"bounce-{proxy.port}")
-    limiter = LimitsRateLimiter(f"redis://127.0.0.1:{proxy.port}/0", prefix=f"b-{proxy.port}")
+    limiter = LimitsRateLimiter.redis(f"redis://127.0.0.1:{proxy.port}/0", prefix=f"b-{proxy.port}")
     try:
         await asyncio.gather(*(redis.set(f"k{n}", b"v", ttl=30) for n in range(6)))
         await asyncio.gather(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -37,8 +38,13 @@ def mailer(
         return
     server = receivers.smtp_server()
     url, inbox = next(server)
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
     try:
-        yield SmtpEmailSender(url, sender=SENDER), lambda: list(inbox.messages)
+        yield (
+            SmtpEmailSender(host=address.hostname, port=address.port, sender=SENDER),
+            lambda: list(inbox.messages),
+        )
     finally:
         server.close()  # stops it
 
@@ -71,7 +77,7 @@ def unreachable(kind: str, tmp_path: Path) -> EmailSender:
     """A sender whose mail cannot go anywhere: nothing listens on the SMTP port; the outbox
     folder's place is taken by a file."""
     if kind == "smtp":
-        return SmtpEmailSender(f"smtp://127.0.0.1:{free_port()}", sender=SENDER, timeout=5)
+        return SmtpEmailSender(host="127.0.0.1", port=free_port(), sender=SENDER, timeout=5)
     taken = tmp_path / "outbox"
     taken.write_text("not a folder")
     return OutboxEmailSender(taken, sender=SENDER)

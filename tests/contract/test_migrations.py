@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
@@ -16,7 +17,7 @@ async def test_rows_with_unencodable_text_are_repaired(tmp_path: Path) -> None:
     """Before text was checked at the door, SQLite kept a lone surrogate as a JSON escape and
     every listing that read it back failed. The upgrade removes such never-rendered variants
     with their jobs and mends log contexts; the rest is untouched."""
-    db = SqlDatabase(f"sqlite:///{tmp_path / 'old.db'}")
+    db = SqlDatabase(make_url(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"))
     await upgrade(db.engine, "0004")
     now = "2026-11-01 00:00:00.000000"
     bad = json.dumps({"watermark": {"text": "\ud800", "position": "bottom-right"}})

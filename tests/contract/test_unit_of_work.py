@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from pixelpress.adapters.sql.database import SqlDatabase
+from pixelpress.bootstrap.table import build_database
 from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import Database
 from tests.contract.entities import seed_job, user
@@ -81,7 +81,7 @@ async def count_users(db: Database) -> int:
 async def test_an_unreachable_database_is_unavailable() -> None:
     """Nothing listens on the port: ping and every unit of work say Unavailable (a 503 with
     its dependency), never a driver's error."""
-    db = SqlDatabase(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
+    db = build_database(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
     try:
         with pytest.raises(Unavailable) as pinged:
             await db.ping()

@@ -6,7 +6,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
-from pixelpress.adapters.sql.database import SqlDatabase
+from pixelpress.bootstrap.table import build_database
 from pixelpress.domain.models import Page
 from tests.e2e.processes import PIXELPRESS, environment
 
@@ -25,7 +25,7 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
 
 async def accounts(path: Path) -> list[tuple[str, str]]:
     """(username, role) of every user in the database at `path`, read through its port."""
-    db = SqlDatabase(f"sqlite:///{path}")
+    db = build_database(f"sqlite:///{path}")
     try:
         async with db.unit_of_work(readonly=True) as uow:
             found = await uow.users.list_page(Page(1, 100))

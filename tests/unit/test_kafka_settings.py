@@ -10,7 +10,7 @@ import pytest
 
 from pixelpress.adapters.queue_kafka import KafkaConnection, KafkaQueue
 from pixelpress.adapters.queue_kafka.consumer import Watermarks
-from pixelpress.bootstrap import build_queue
+from pixelpress.bootstrap import QueueSpec, build_queue
 from tests.conftest import make_settings
 
 
@@ -72,9 +72,7 @@ def test_settings_select_kafka_for_both_queues(tmp_path: Path) -> None:
         kafka_sasl_mechanism="SCRAM-SHA-256",
     )
     for name in (settings.queue_name, settings.notify_queue_name):
-        queue = build_queue(
-            settings.queue_url, name=name, task_name="t", concurrency=2, settings=settings
-        )
+        queue = build_queue(settings.queue_url, QueueSpec(name, "t", 2), settings)
         assert isinstance(queue, KafkaQueue)
         assert queue.name == name
         assert (queue.delay_topic, queue.dead_topic) == (f"{name}.delay", f"{name}.dead")

@@ -94,11 +94,18 @@ def test_use_cases_import_no_adapter_and_no_web_framework() -> None:
     check("pixelpress.usecases", allowed, libraries=False)
 
 
-def test_the_api_imports_no_adapter() -> None:
+def test_the_api_reads_no_settings_and_imports_no_adapter() -> None:
+    """Routes, dependencies and middleware get what they need from the root (the services and
+    an ApiConfig); only the app factory, which `pixelpress serve` calls with Settings, starts
+    the root."""
     known = set(modules())
     for module, path in layer("pixelpress.api"):
         for imported in imports_of(path, known):
             assert not imported.startswith("pixelpress.adapters"), f"{module} imports {imported}"
+            if module != "pixelpress.api.app":
+                assert not imported.startswith(("pixelpress.settings", "pixelpress.bootstrap")), (
+                    f"{module} imports {imported}"
+                )
 
 
 def test_the_import_graph_has_no_cycle() -> None:

@@ -1,17 +1,14 @@
-"""EmailSender over SMTP with aiosmtplib: `smtp://user:pass@host:587` (STARTTLS when offered)
-or `smtps://…:465` (TLS from the start)."""
+"""EmailSender over SMTP with aiosmtplib: STARTTLS when the server offers it, or TLS from the
+start (`implicit_tls`, port 465 by custom)."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
-from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 
 from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import Email
-
-SCHEMES = ("smtp", "smtps")
 
 
 def build_message(email: Email, sender: str) -> EmailMessage:
@@ -29,17 +26,22 @@ def build_message(email: Email, sender: str) -> EmailMessage:
 
 
 class SmtpEmailSender:
-    def __init__(self, url: str, *, sender: str, timeout: float = 10) -> None:
-        parsed = urlparse(url)
-        if parsed.scheme not in SCHEMES:
-            raise ValueError(
-                f"Unsupported SMTP URL scheme {parsed.scheme!r}; use one of: smtp, smtps"
-            )
-        self._host = parsed.hostname or "localhost"
-        self._port = parsed.port or (465 if parsed.scheme == "smtps" else 25)
-        self._tls = parsed.scheme == "smtps"
-        self._username = unquote(parsed.username) if parsed.username else None
-        self._password = unquote(parsed.password) if parsed.password else None
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        implicit_tls: bool = False,
+        timeout: float = 10,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._tls = implicit_tls
+        self._username = username
+        self._password = password
         self._sender = sender
         self._timeout = timeout
 

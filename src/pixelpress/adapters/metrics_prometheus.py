@@ -1,126 +1,88 @@
-"""Prometheus metrics of one process, in a registry of its own (no global state)."""
+"""Metrics over prometheus_client, in a registry of this process's own (no global state). The
+names and labels are what dashboards read: keep them."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-
-from pixelpress.domain.models import Ingested, JobStatus, Placeholder, Rendered
-from pixelpress.domain.spec import TransformSpec
-from pixelpress.ports import Cache, ImageProcessor
+from pixelpress.domain.models import JobStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 
-class Metrics:
+class PrometheusMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.requests = Counter(
+        r = self._registry = CollectorRegistry()
+        self._requests = Counter(
             "pixelpress_http_requests_total",
             "HTTP requests by method, route template and status.",
             ["method", "route", "status"],
             registry=r,
         )
-        self.latency = Histogram(
+        self._latency = Histogram(
             "pixelpress_http_request_duration_seconds",
             "HTTP request latency by method and route template.",
             ["method", "route"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.jobs = Gauge(
+        self._jobs = Gauge(
             "pixelpress_jobs", "Jobs by state (from the database).", ["state"], registry=r
         )
-        self.queue_depth = Gauge(
+        self._queue_depth = Gauge(
             "pixelpress_queue_depth", "Jobs waiting to be run (queued).", registry=r
         )
-        self.dependency_up = Gauge(
+        self._dependency_up = Gauge(
             "pixelpress_dependency_up",
             "1 when the dependency answered the last readiness check, else 0.",
             ["dependency"],
             registry=r,
         )
-        self.job_seconds = Histogram(
+        self._job_seconds = Histogram(
             "pixelpress_job_duration_seconds",
             "Time to run a job (load, render, store), by outcome.",
             ["outcome"],
             buckets=RENDER_BUCKETS,
             registry=r,
         )
-        self.render_seconds = Histogram(
+        self._render_seconds = Histogram(
             "pixelpress_render_duration_seconds",
             "Time libvips spends on one rendering (decode, operations, encode).",
             buckets=RENDER_BUCKETS,
             registry=r,
         )
-        self.cache = Counter(
+        self._cache = Counter(
             "pixelpress_cache_requests_total", "Cache lookups by result.", ["result"], registry=r
         )
 
-    def set_jobs(self, counts: dict[JobStatus, int]) -> None:
+    def request_served(self, *, method: str, route: str, status: int, seconds: float) -> None:
+        self._requests.labels(method=method, route=route, status=str(status)).inc()
+        self._latency.labels(method=method, route=route).observe(seconds)
+
+    def job_ran(self, outcome: JobStatus, seconds: float) -> None:
+        self._job_seconds.labels(outcome=str(outcome)).observe(seconds)
+
+    def jobs_counted(self, counts: dict[JobStatus, int]) -> None:
         for status, count in counts.items():
-            self.jobs.labels(state=str(status)).set(count)
-        self.queue_depth.set(counts.get(JobStatus.QUEUED, 0))
+            self._jobs.labels(state=str(status)).set(count)
+        self._queue_depth.set(counts.get(JobStatus.QUEUED, 0))
 
-    def render(self) -> bytes:
-        return bytes(generate_latest(self.registry))
+    def cache_looked_up(self, *, hit: bool) -> None:
+        self._cache.labels(result="hit" if hit else "miss").inc()
 
+    def image_rendered(self, seconds: float) -> None:
+        self._render_seconds.observe(seconds)
 
-class MeteredCache:
-    """A Cache that counts its hits and misses; everything else passes through."""
+    def dependency_checked(self, dependency: str, *, up: bool) -> None:
+        self._dependency_up.labels(dependency=dependency).set(1 if up else 0)
 
-    def __init__(self, inner: Cache, metrics: Metrics) -> None:
-        self._inner = inner
-        self._metrics = metrics
-
-    async def get(self, key: str) -> bytes | None:
-        value = await self._inner.get(key)
-        self._metrics.cache.labels(result="hit" if value is not None else "miss").inc()
-        return value
-
-    async def set(self, key: str, value: bytes, *, ttl: int) -> None:
-        await self._inner.set(key, value, ttl=ttl)
-
-    async def add(self, key: str, value: bytes, *, ttl: int) -> bool:
-        return await self._inner.add(key, value, ttl=ttl)
-
-    async def delete(self, key: str) -> None:
-        await self._inner.delete(key)
-
-    async def release(self, key: str) -> None:
-        await self._inner.release(key)
-
-    async def wait_released(self, key: str, *, within: float) -> None:
-        await self._inner.wait_released(key, within=within)
-
-    async def delete_prefix(self, prefix: str) -> None:
-        await self._inner.delete_prefix(prefix)
-
-    async def ping(self) -> None:
-        await self._inner.ping()
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-class MeteredProcessor:
-    """An ImageProcessor that times its renderings; everything else passes through."""
-
-    def __init__(self, inner: ImageProcessor, metrics: Metrics) -> None:
-        self._inner = inner
-        self._metrics = metrics
-
-    async def ingest(self, path: Path) -> Ingested:
-        return await self._inner.ingest(path)
-
-    async def placeholder(self, source: bytes | Path) -> Placeholder:
-        return await self._inner.placeholder(source)
-
-    async def render(
-        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
-    ) -> Rendered:
-        with self._metrics.render_seconds.time():
-            return await self._inner.render(source, spec, watermark=watermark)
+    def render(self) -> tuple[bytes, str]:
+        return bytes(generate_latest(self._registry)), CONTENT_TYPE_LATEST

@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from pixelpress.domain.errors import Unavailable
 from pixelpress.ports import RateLimitResult
 
 
 class LimitsRateLimiter:
-    def __init__(self, url: str, *, prefix: str = "pixelpress") -> None:
-        # "memory://" -> "async+memory://", "redis://h" -> "async+redis://h"
-        url = url if url.startswith("async+") else f"async+{url}"
-        options: dict[str, Any] = {}
-        if "redis" in url.split("://")[0]:
-            from pixelpress.adapters.cache_redis import CONNECTION_OPTIONS
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
 
-            options = {
-                "implementation": "redispy",
-                "key_prefix": f"{prefix}:limits",
-                **CONNECTION_OPTIONS,
-            }
-        self._storage = storage_from_string(url, **options)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+    @classmethod
+    def memory(cls) -> LimitsRateLimiter:
+        """Counted in this process's memory."""
+        return cls(MemoryStorage())
+
+    @classmethod
+    def redis(cls, url: str, *, prefix: str = "pixelpress") -> LimitsRateLimiter:
+        """Counted in Redis at `url` (`redis://` or `rediss://`), shared by every process, under
+        `{prefix}:limits`."""
+        from pixelpress.adapters.cache_redis import CONNECTION_OPTIONS
+
+        storage = RedisStorage(
+            f"async+{url}",
+            implementation="redispy",
+            key_prefix=f"{prefix}:limits",
+            **CONNECTION_OPTIONS,
+        )
+        return cls(storage)
 
     async def hit(self, bucket: str, key: str, *, limit: int, per_seconds: int) -> RateLimitResult:
         item = RateLimitItemPerSecond(limit, per_seconds, namespace=bucket)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import anyio
 import obstore
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from obstore import Attributes
     from obstore.store import ClientConfig, RetryConfig, S3Config
 
-SCHEMES = ("file", "memory", "s3")
 INLINE_READ = 256 * 1024
 """Objects up to this size are read whole rather than streamed."""
 
@@ -39,25 +37,6 @@ def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable("Object storage is unavailable.", dependency="storage")
 
 
-def _s3_store(bucket: str, prefix: str, options: S3Options) -> Any:
-    if not bucket:
-        raise ValueError("An S3 storage URL names its bucket: s3://bucket/optional/prefix")
-    config: S3Config = {"region": options.region}
-    client: ClientConfig = {"connect_timeout": "5s", "timeout": "60s"}
-    if options.endpoint_url:
-        # MinIO, R2 and friends: path-style addressing; plain http only where it was asked for.
-        config["endpoint"] = options.endpoint_url
-        config["virtual_hosted_style_request"] = False
-        client["allow_http"] = options.endpoint_url.startswith("http://")
-    if options.access_key_id:
-        config["access_key_id"] = options.access_key_id
-        config["secret_access_key"] = options.secret_access_key
-    retry: RetryConfig = {"max_retries": 2, "retry_timeout": timedelta(seconds=20)}
-    return S3Store(
-        bucket, prefix=prefix or None, config=config, client_options=client, retry_config=retry
-    )
-
-
 class ObstoreStorage:
     def __init__(self, store: Any, *, can_sign: bool, root: Path | None = None) -> None:
         self.store = store
@@ -67,21 +46,34 @@ class ObstoreStorage:
         self._root = root
 
     @classmethod
-    def from_url(cls, url: str, s3: S3Options | None = None) -> ObstoreStorage:
-        parsed = urlparse(url)
-        if parsed.scheme == "s3":
-            return cls(
-                _s3_store(parsed.netloc, parsed.path.strip("/"), s3 or S3Options()), can_sign=True
-            )
-        if parsed.scheme == "file":
-            root = Path(parsed.path)
-            root.mkdir(parents=True, exist_ok=True)
-            return cls(LocalStore(root, mkdir=True), can_sign=False, root=root.resolve())
-        if parsed.scheme == "memory":
-            return cls(MemoryStore(), can_sign=False)
-        raise ValueError(
-            f"Unsupported storage URL scheme {parsed.scheme!r}; use one of: {', '.join(SCHEMES)}"
+    def local(cls, root: Path) -> ObstoreStorage:
+        """Files under the folder `root` (made when missing)."""
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(LocalStore(root, mkdir=True), can_sign=False, root=root.resolve())
+
+    @classmethod
+    def memory(cls) -> ObstoreStorage:
+        """This process's memory (tests, throwaway runs)."""
+        return cls(MemoryStore(), can_sign=False)
+
+    @classmethod
+    def s3(cls, bucket: str, prefix: str, options: S3Options) -> ObstoreStorage:
+        """Objects under `prefix` in S3's (or a compatible store's) `bucket`."""
+        config: S3Config = {"region": options.region}
+        client: ClientConfig = {"connect_timeout": "5s", "timeout": "60s"}
+        if options.endpoint_url:
+            # MinIO, R2 and friends: path-style addressing; plain http only where it was asked.
+            config["endpoint"] = options.endpoint_url
+            config["virtual_hosted_style_request"] = False
+            client["allow_http"] = options.endpoint_url.startswith("http://")
+        if options.access_key_id:
+            config["access_key_id"] = options.access_key_id
+            config["secret_access_key"] = options.secret_access_key
+        retry: RetryConfig = {"max_retries": 2, "retry_timeout": timedelta(seconds=20)}
+        store = S3Store(
+            bucket, prefix=prefix or None, config=config, client_options=client, retry_config=retry
         )
+        return cls(store, can_sign=True)
 
     def _attributes(self, media_type: str | None) -> Attributes | None:
         # Only stores that serve objects themselves keep it (LocalStore refuses attributes).

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
 
 from pixelpress import __version__
 from pixelpress.api import docs, errors, openapi, routing
 from pixelpress.api.body_limit import BodyLimitMiddleware
+from pixelpress.api.deps import services_of
 from pixelpress.api.observability import ObservabilityMiddleware
-from pixelpress.api.ratelimit import Buckets, RateLimitMiddleware, Spender, carries_image
+from pixelpress.api.ratelimit import RateLimitMiddleware, Spender, carries_image
 from pixelpress.api.routes import (
     admin,
     auth,
@@ -26,10 +28,12 @@ from pixelpress.api.routes import (
     notifications,
 )
 from pixelpress.api.schemas import ERRORS
-from pixelpress.bootstrap import Services, build_services
+from pixelpress.bootstrap import api_config, build_services
+from pixelpress.services import Services
 from pixelpress.settings import Settings
 from pixelpress.usecases import logs as log_service
 
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 JSON_BODY_LIMIT = 1024 * 1024
 MULTIPART_OVERHEAD = 128 * 1024
 
@@ -48,21 +52,14 @@ def api_router() -> APIRouter:
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """With `services`, the caller owns their lifetime (tests); otherwise the app builds them from
-    `settings` at start-up and closes them at shutdown."""
-    settings = services.settings if services is not None else (settings or Settings())
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if services is not None:
-            yield
-            return
-        async with build_services(settings) as built:
-            app.state.services = built
-            # What start-up made lives as long as the process: out of the collector's sight, a
-            # full collection no longer walks it (it held requests up by tens of milliseconds).
-            gc.collect()  # start-up's garbage first, or it would be kept for good
-            gc.freeze()
-            yield
+    `settings` at start-up and closes them at shutdown. Either way, what the HTTP layer is told
+    comes from the root (`ApiConfig`), never from Settings at request time."""
+    lifespan: Lifespan
+    if services is not None:
+        config, lifespan = services.api, _borrowed
+    else:
+        owned = settings or Settings()
+        config, lifespan = api_config(owned), _owning(owned)
 
     app = FastAPI(
         title="Pixelpress",
@@ -82,38 +79,46 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(api_router(), prefix="/api", include_in_schema=False)
     app.include_router(health.router)
     docs.install(app)
-    openapi.install(app, settings.limits)
+    openapi.install(app, config.limits)
     console.mount(app)
 
-    upload_limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
+    upload_limit = config.limits.max_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimitMiddleware,
         limit_for=lambda method, path: (
             upload_limit if carries_image(method, path) else JSON_BODY_LIMIT
         ),
     )
-    spender = Spender(
-        lambda: app.state.services.rate_limiter,
-        Buckets(
-            default=settings.rate_limit_default,
-            login=settings.rate_limit_login,
-            upload=settings.rate_limit_upload,
-            transform=settings.rate_limit_transform,
-            render=settings.rate_limit_render,
-            address_factor=settings.rate_limit_address_factor,
-        ),
-        settings.trusted_proxies,
-    )
+    spender = Spender(lambda: services_of(app).rate_limiter, config.buckets, config.trusted_proxies)
     app.state.spender = spender  # routes budget the renders they cause with it
     app.add_middleware(
         RateLimitMiddleware,
         spender=spender,
-        tokens=lambda: app.state.services.tokens,
-        on_block=lambda caller, bucket: record_rate_limit_block(app.state.services, caller, bucket),
+        tokens=lambda: services_of(app).tokens,
+        on_block=lambda caller, bucket: record_rate_limit_block(services_of(app), caller, bucket),
     )
     # Outermost: sees every answer, 413s and 429s included.
-    app.add_middleware(ObservabilityMiddleware, metrics=lambda: app.state.services.metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=lambda: services_of(app).metrics)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _borrowed(app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def _owning(settings: Settings) -> Lifespan:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with build_services(settings) as built:
+            app.state.services = built
+            # What start-up made lives as long as the process: out of the collector's sight, a
+            # full collection no longer walks it (it held requests up by tens of milliseconds).
+            gc.collect()  # start-up's garbage first, or it would be kept for good
+            gc.freeze()
+            yield
+
+    return lifespan
 
 
 async def record_rate_limit_block(services: Services, caller: str, bucket: str) -> None:

@@ -1,30 +1,85 @@
-"""Annotated dependencies: the services, the caller, paging."""
+"""Annotated dependencies, one per resource (the services the root built, the API's
+configuration, the caller, paging): a route takes the few it needs."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
+from starlette.applications import Starlette
 
-from pixelpress.bootstrap import Services
+from pixelpress.api.config import ApiConfig
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Forbidden, Unauthenticated
 from pixelpress.domain.models import ImageFilter, ImageOrder, Page, User
-from pixelpress.usecases import accounts
+from pixelpress.ports import (
+    Cache,
+    Clock,
+    Database,
+    DownloadLinks,
+    ImageProcessor,
+    Metrics,
+    ObjectStorage,
+    PasswordHasher,
+    RateLimiter,
+    TaskQueue,
+    TokenService,
+    WebhookSender,
+)
+from pixelpress.services import Services
+from pixelpress.usecases import accounts, delivery, notifications
+from pixelpress.usecases.signed_urls import UrlKeys
 
 ACCESS_COOKIE = "access_token"
 REFRESH_COOKIE = "refresh_token"
 CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+T = TypeVar("T")
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def services_of(app: Starlette) -> Services:
+    """The services `app` runs on (set by `create_app`)."""
+    services: Services = app.state.services
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+def _resource(part: Callable[[Services], T]) -> Any:
+    """A dependency on one part of the services."""
+
+    async def dependency(request: Request) -> T:
+        return part(services_of(request.app))
+
+    return Depends(dependency)
+
+
+Db = Annotated[Database, _resource(lambda s: s.db)]
+Storage = Annotated[ObjectStorage, _resource(lambda s: s.storage)]
+Links = Annotated[DownloadLinks, _resource(lambda s: s.links)]
+Jobs = Annotated[TaskQueue, _resource(lambda s: s.queue)]
+Notices = Annotated[TaskQueue, _resource(lambda s: s.notices)]
+CacheDep = Annotated[Cache, _resource(lambda s: s.cache)]
+Limiter = Annotated[RateLimiter, _resource(lambda s: s.rate_limiter)]
+Processor = Annotated[ImageProcessor, _resource(lambda s: s.processor)]
+Hasher = Annotated[PasswordHasher, _resource(lambda s: s.hasher)]
+Tokens = Annotated[TokenService, _resource(lambda s: s.tokens)]
+Webhooks = Annotated[WebhookSender, _resource(lambda s: s.webhooks)]
+MetricsDep = Annotated[Metrics, _resource(lambda s: s.metrics)]
+ClockDep = Annotated[Clock, _resource(lambda s: s.clock)]
+UrlKeysDep = Annotated[UrlKeys, _resource(lambda s: s.url_keys)]
+SessionTtlDep = Annotated[accounts.SessionTtl, _resource(lambda s: s.session_ttl)]
+Deliverer = Annotated[delivery.Deliverer, _resource(lambda s: s.deliverer)]
+Notifier = Annotated[notifications.Notifier, _resource(lambda s: s.notifier)]
+Config = Annotated[ApiConfig, _resource(lambda s: s.api)]
+
+
+async def base_url(request: Request, config: Config) -> str:
+    """Where links we hand out point: the configured public URL, else the request's own."""
+    return config.public_url or str(request.base_url)
+
+
+BaseUrl = Annotated[str, Depends(base_url)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -67,9 +122,9 @@ def presented_token(request: Request) -> str:
     return token
 
 
-async def current_user(request: Request, services: ServicesDep) -> User:
+async def current_user(request: Request, db: Db, tokens: Tokens, clock: ClockDep) -> User:
     return await accounts.authenticate(
-        token=presented_token(request), db=services.db, tokens=services.tokens, clock=services.clock
+        token=presented_token(request), db=db, tokens=tokens, clock=clock
     )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from pixelpress.api.deps import ServicesDep, bearer_token
+from pixelpress.api.deps import Config, bearer_token
 from pixelpress.domain import signing
 from pixelpress.domain.errors import Unauthenticated
 
 
-async def require_metrics_token(request: Request, services: ServicesDep) -> None:
-    expected = services.settings.metrics_token.get_secret_value()
+async def require_metrics_token(request: Request, config: Config) -> None:
+    expected = config.metrics_token
     if not expected:
         return
     given = bearer_token(request)

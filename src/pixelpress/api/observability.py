@@ -16,9 +16,9 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pixelpress.adapters.metrics_prometheus import Metrics
 from pixelpress.api.errors import internal_error
 from pixelpress.domain.redact import redact_text
+from pixelpress.ports import Metrics
 
 logger = logging.getLogger(__name__)
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -174,12 +174,10 @@ class ObservabilityMiddleware:
             logger.exception("Unhandled error in %s %s", scope["method"], scope["path"])
             await internal_error()(scope, receive, send_with_id)
         finally:
-            template = self.templates(scope)
-            metrics = self.metrics()
-            method = scope["method"]
-            answered = str(status or 500)  # none at all: the request died (a disconnect)
-            metrics.requests.labels(method=method, route=template, status=answered).inc()
-            metrics.latency.labels(method=method, route=template).observe(
-                time.perf_counter() - started
+            self.metrics().request_served(
+                method=scope["method"],
+                route=self.templates(scope),
+                status=status or 500,  # none at all: the request died (a disconnect)
+                seconds=time.perf_counter() - started,
             )
             request_id.reset(token)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pixelpress.api.config import Buckets
 from pixelpress.api.errors import render_domain_error
 from pixelpress.domain.errors import DomainError, RateLimited, Unauthenticated
 from pixelpress.ports import RateLimiter, RateLimitResult, TokenService
@@ -42,22 +42,7 @@ def _dry_run(scope: Scope) -> bool:
 LOGIN = re.compile(r"^/api(/v1)?/auth/(login|register|refresh)/?$")
 
 
-@dataclass(frozen=True)
-class Buckets:
-    """Requests per minute: per user when signed in (and, beside it, per address at
-    `address_factor` times the limit, so that many fresh accounts behind one address do not
-    multiply its budget), per address otherwise."""
-
-    default: int
-    login: int
-    upload: int
-    transform: int
-    render: int = 300
-    """Signed-URL cache misses per address (renders cost the same however they are asked)."""
-    address_factor: int = 2
-
-
-def client_address(scope: Scope, trusted: list[str]) -> str:
+def client_address(scope: Scope, trusted: Sequence[str]) -> str:
     """The socket's address, or, behind a trusted proxy, the last untrusted X-Forwarded-For hop."""
     peer = str((scope.get("client") or ("unknown", 0))[0])
     networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
@@ -84,7 +69,10 @@ class Spender:
     address's ceiling beside it. The middleware and the routes that budget renders share it."""
 
     def __init__(
-        self, limiter: Callable[[], RateLimiter], buckets: Buckets, trusted_proxies: list[str]
+        self,
+        limiter: Callable[[], RateLimiter],
+        buckets: Buckets,
+        trusted_proxies: Sequence[str],
     ) -> None:
         self.limiter = limiter
         self.buckets = buckets

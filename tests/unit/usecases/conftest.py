@@ -18,6 +18,7 @@ from pixelpress.adapters.cache_memory import MemoryCache
 from pixelpress.adapters.sql.database import SqlDatabase
 from pixelpress.adapters.sql.migrate import upgrade
 from pixelpress.adapters.storage_obstore import ObstoreStorage
+from pixelpress.bootstrap.table import build_database
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import Image, ImageLimits, Role, User
 from pixelpress.domain.spec import TransformSpec
@@ -37,7 +38,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "pixelpress.db"
 
     async def make() -> None:
-        db = SqlDatabase(f"sqlite:///{path}")
+        db = build_database(f"sqlite:///{path}")
         try:
             await upgrade(db.engine)
         finally:
@@ -140,11 +141,11 @@ async def world(migrated: Path, tmp_path: Path) -> AsyncIterator[World]:
     path = tmp_path / "pixelpress.db"
     shutil.copyfile(migrated, path)
     clock = FakeClock()
-    db = SqlDatabase(f"sqlite:///{path}")
+    db = build_database(f"sqlite:///{path}")
     try:
         yield World(
             db=db,
-            storage=ObstoreStorage.from_url("memory://"),
+            storage=ObstoreStorage.memory(),
             cache=MemoryCache(),
             clock=clock,
             processor=FakeImageProcessor(),

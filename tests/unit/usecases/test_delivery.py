@@ -35,7 +35,7 @@ async def test_new_variants_of_an_image_seen_lately_skip_the_read(
 ) -> None:
     # Where the store keeps files (the embedded default), a missing file says "not rendered
     # yet" without asking the database either.
-    world.storage = ObstoreStorage.from_url(f"file://{tmp_path / 'blobs'}")
+    world.storage = ObstoreStorage.local(tmp_path / "blobs")
     alice = await world.user()
     image = await world.image(alice)
     counted = ReadCountingDatabase(world.db)

@@ -147,7 +147,7 @@ async def test_an_unsafe_webhook_address_fails_at_once_sending_nothing(world: Wo
 
 async def test_mail_is_retried_while_the_server_is_away(world: World) -> None:
     owner = await world.user(notify_email=True)
-    away = SmtpEmailSender(f"smtp://127.0.0.1:{free_port()}", sender=SENDER, timeout=5)
+    away = SmtpEmailSender(host="127.0.0.1", port=free_port(), sender=SENDER, timeout=5)
     note_id = await sent(world, owner, NotificationType.EMAIL)
 
     assert await notify(note_id, notifier=notifier(world, away)) is NotificationStatus.PENDING

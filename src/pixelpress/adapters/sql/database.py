@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -16,23 +16,6 @@ from pixelpress.adapters.sql.library import SqlImages, SqlVariants
 from pixelpress.adapters.sql.records import SqlLogs, SqlNotifications
 from pixelpress.adapters.sql.work import SqlJobs
 from pixelpress.domain.errors import Unavailable
-
-ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-
-
-def async_url(url: str) -> str:
-    """Accepts URLs as operators write them (`postgresql://…`) and picks our async driver."""
-    parsed = make_url(url)
-    if parsed.drivername == "postgres":  # the older spelling many platforms still hand out
-        parsed = parsed.set(drivername="postgresql")
-    backend = parsed.get_backend_name()
-    if backend not in ASYNC_DRIVERS:
-        raise ValueError(
-            f"Unsupported database URL scheme {parsed.drivername!r}; use one of: sqlite, postgresql"
-        )
-    if parsed.drivername == backend:
-        parsed = parsed.set(drivername=ASYNC_DRIVERS[backend])
-    return parsed.render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,9 +39,8 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if conn.info.get(READONLY) else "BEGIN IMMEDIATE")
 
 
-def create_engine(url: str) -> AsyncEngine:
-    url = async_url(url)
-    if url.startswith("sqlite"):
+def create_engine(url: URL) -> AsyncEngine:
+    if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 10})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -127,9 +109,10 @@ class SqlUnitOfWork:
 
 
 class SqlDatabase:
-    def __init__(self, url: str) -> None:
-        self.url = async_url(url)
-        self.engine = create_engine(self.url)
+    def __init__(self, url: URL) -> None:
+        """`url`: SQLite or PostgreSQL, naming its async driver (`sqlite+aiosqlite`,
+        `postgresql+asyncpg`)."""
+        self.engine = create_engine(url)
 
     def unit_of_work(self, *, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, readonly=readonly)

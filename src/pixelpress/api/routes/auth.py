@@ -10,8 +10,14 @@ from pixelpress.api.deps import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     REFRESH_COOKIE,
+    ClockDep,
+    Config,
     CurrentUser,
-    ServicesDep,
+    Db,
+    Hasher,
+    Limiter,
+    SessionTtlDep,
+    Tokens,
     bearer_token,
     cookie_token,
 )
@@ -25,7 +31,6 @@ from pixelpress.api.schemas import (
     RegisterIn,
     UserOut,
 )
-from pixelpress.bootstrap import Services
 from pixelpress.domain.errors import InvalidInput, Unauthenticated
 from pixelpress.usecases import accounts
 
@@ -43,12 +48,11 @@ def _auth_out(message: str, signed_in: accounts.LoggedIn) -> AuthOut:
     )
 
 
-def _set_cookies(response: Response, signed_in: accounts.LoggedIn, services: Services) -> None:
+def _set_cookies(response: Response, signed_in: accounts.LoggedIn, *, secure: bool) -> None:
     """httponly access and refresh cookies (persistent only with remember-me), and the readable
     CSRF cookie a browser client echoes in X-CSRF-Token."""
     t = signed_in.tokens
     persistent = signed_in.remember_me
-    secure = services.settings.cookie_secure
     common = {"secure": secure, "samesite": "lax"}
     response.set_cookie(
         ACCESS_COOKIE,
@@ -83,22 +87,39 @@ def _clear_cookies(response: Response) -> None:
 
 
 @router.post("/register", status_code=201, response_model=AuthOut)
-async def register(body: RegisterIn, services: ServicesDep) -> AuthOut:
+async def register(
+    body: RegisterIn,
+    db: Db,
+    hasher: Hasher,
+    tokens: Tokens,
+    clock: ClockDep,
+    ttl: SessionTtlDep,
+) -> AuthOut:
     signed_in = await accounts.register(
         username=body.username,
         email=str(body.email),
         password=body.password,
-        db=services.db,
-        hasher=services.hasher,
-        tokens=services.tokens,
-        clock=services.clock,
-        ttl=services.session_ttl,
+        db=db,
+        hasher=hasher,
+        tokens=tokens,
+        clock=clock,
+        ttl=ttl,
     )
     return _auth_out("User registered successfully.", signed_in)
 
 
 @router.post("/login", response_model=AuthOut)
-async def login(body: LoginIn, response: Response, services: ServicesDep) -> AuthOut:
+async def login(
+    body: LoginIn,
+    response: Response,
+    db: Db,
+    hasher: Hasher,
+    tokens: Tokens,
+    clock: ClockDep,
+    ttl: SessionTtlDep,
+    limiter: Limiter,
+    config: Config,
+) -> AuthOut:
     name = body.username or body.email
     if not name:
         raise InvalidInput("Give a username or an email.", code="missing_login", field="username")
@@ -106,37 +127,46 @@ async def login(body: LoginIn, response: Response, services: ServicesDep) -> Aut
         login=name,
         password=body.password,
         remember_me=body.remember_me,
-        db=services.db,
-        hasher=services.hasher,
-        tokens=services.tokens,
-        clock=services.clock,
-        ttl=services.session_ttl,
-        limiter=services.rate_limiter,
-        attempts_per_minute=services.settings.rate_limit_login_account,
+        db=db,
+        hasher=hasher,
+        tokens=tokens,
+        clock=clock,
+        ttl=ttl,
+        limiter=limiter,
+        attempts_per_minute=config.login_attempts_per_account,
     )
-    _set_cookies(response, signed_in, services)
+    _set_cookies(response, signed_in, secure=config.cookie_secure)
     return _auth_out("Login successful.", signed_in)
 
 
 @router.post("/refresh", response_model=AuthOut)
 async def refresh(
-    request: Request, response: Response, services: ServicesDep, body: RefreshIn | None = None
+    request: Request,
+    response: Response,
+    db: Db,
+    tokens: Tokens,
+    clock: ClockDep,
+    config: Config,
+    body: RefreshIn | None = None,
 ) -> AuthOut:
     by_cookie = not (body and body.refresh_token)
     token = cookie_token(request, REFRESH_COOKIE) if by_cookie else body and body.refresh_token
     if not token:
         raise Unauthenticated("A refresh token is required.", code="not_authenticated")
-    signed_in = await accounts.refresh(
-        refresh_token=token, db=services.db, tokens=services.tokens, clock=services.clock
-    )
+    signed_in = await accounts.refresh(refresh_token=token, db=db, tokens=tokens, clock=clock)
     if by_cookie:
-        _set_cookies(response, signed_in, services)
+        _set_cookies(response, signed_in, secure=config.cookie_secure)
     return _auth_out("Token refreshed.", signed_in)
 
 
 @router.post("/logout", response_model=MessageOut)
 async def logout(
-    request: Request, response: Response, services: ServicesDep, body: LogoutIn | None = None
+    request: Request,
+    response: Response,
+    db: Db,
+    tokens: Tokens,
+    clock: ClockDep,
+    body: LogoutIn | None = None,
 ) -> MessageOut:
     token = (body.token if body else None) or bearer_token(request)
     token = token or cookie_token(request, ACCESS_COOKIE) or cookie_token(request, REFRESH_COOKIE)
@@ -144,7 +174,7 @@ async def logout(
         raise Unauthenticated(
             "Nothing to log out: no token was presented.", code="not_authenticated"
         )
-    await accounts.logout(token=token, db=services.db, tokens=services.tokens, clock=services.clock)
+    await accounts.logout(token=token, db=db, tokens=tokens, clock=clock)
     _clear_cookies(response)
     return MessageOut(message="Logout successful.")
 

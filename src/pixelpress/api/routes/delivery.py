@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
-from pixelpress.api.deps import CurrentUser, ServicesDep
+from pixelpress.api.deps import BaseUrl, Config, CurrentUser, Db, Deliverer, UrlKeysDep, services_of
 from pixelpress.api.ratelimit import Spender
 from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
-from pixelpress.bootstrap import Services
-from pixelpress.domain.models import User
+from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
+from pixelpress.ports import Database
 from pixelpress.usecases import delivery, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
+from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -29,7 +31,7 @@ async def _serve(
     image_id: str,
     spec: TransformSpec | None,
     request: Request,
-    services: Services,
+    deliverer: delivery.Deliverer,
     *,
     cache_control: str,
     vary: bool,
@@ -39,7 +41,7 @@ async def _serve(
     served = await delivery.serve(
         image_id,
         spec,
-        d=services.deliverer,
+        d=deliverer,
         viewer=viewer,
         budget=_budget(request, viewer),
         if_none_match=etags,
@@ -79,7 +81,7 @@ async def signed(request: Request) -> Response:
     """A transformation URL: `/i/{signature}/{options}/{imageId}[.ext]` (grammar in the README).
 
     A plain Starlette route: the hottest path skips FastAPI's parameter solving."""
-    services: Services = request.app.state.services
+    services = services_of(request.app)
     params = request.path_params
     now = time.time()
     asked = signed_urls.read_signed(
@@ -88,7 +90,7 @@ async def signed(request: Request) -> Response:
         params["image"],
         accept=request.headers.get("accept", ""),
         keys=services.url_keys,
-        limits=services.settings.limits,
+        limits=services.api.limits,
         now=now,
     )
     cache_control = IMMUTABLE
@@ -98,7 +100,7 @@ async def signed(request: Request) -> Response:
         asked.image_id,
         asked.spec,
         request,
-        services,
+        services.deliverer,
         cache_control=cache_control,
         vary=asked.auto_format,
     )
@@ -116,20 +118,37 @@ class MintOut(BaseModel):
     expiresAt: int | None
 
 
-async def mint_url(
-    image_id: str, body: MintIn, *, user: User, services: Services, request: Request
-) -> MintOut:
-    """A signed URL for `user`'s image `image_id`, as `body` asks."""
-    limits = services.settings.limits
-    spec = parse_spec(body.transformations, limits=limits) if body.transformations else None
+@dataclass(frozen=True)
+class Minter:
+    """What minting signed URLs for the caller takes."""
+
+    user: User
+    db: Database
+    keys: UrlKeys
+    limits: ImageLimits
+    base_url: str
+
+
+async def minter(
+    user: CurrentUser, db: Db, keys: UrlKeysDep, config: Config, base_url: BaseUrl
+) -> Minter:
+    return Minter(user, db, keys, config.limits, base_url)
+
+
+MinterDep = Annotated[Minter, Depends(minter)]
+
+
+async def mint_url(image_id: str, body: MintIn, m: Minter) -> MintOut:
+    """A signed URL for the caller's image `image_id`, as `body` asks."""
+    spec = parse_spec(body.transformations, limits=m.limits) if body.transformations else None
     minted = await signed_urls.mint_url(
         image_id,
         spec,
-        user=user,
-        db=services.db,
-        limits=limits,
-        keys=services.url_keys,
-        base_url=services.settings.public_url or str(request.base_url),
+        user=m.user,
+        db=m.db,
+        limits=m.limits,
+        keys=m.keys,
+        base_url=m.base_url,
         auto_format=body.autoFormat,
         expires_in=body.expiresIn,
         now=time.time(),
@@ -138,29 +157,31 @@ async def mint_url(
 
 
 @router.post("/images/{image_id}/urls", response_model=MintOut)
-async def mint(
-    image_id: str, body: MintIn, request: Request, user: CurrentUser, services: ServicesDep
-) -> MintOut:
+async def mint(image_id: str, body: MintIn, minter: MinterDep) -> MintOut:
     """A signed URL for one of your images, with the same spec forms as /transform."""
-    return await mint_url(image_id, body, user=user, services=services, request=request)
+    return await mint_url(image_id, body, minter)
 
 
 @router.get("/images/{image_id}/render", response_class=StreamingResponse)
 async def render(
-    image_id: str, request: Request, user: CurrentUser, services: ServicesDep
+    image_id: str,
+    request: Request,
+    user: CurrentUser,
+    db: Db,
+    deliverer: Deliverer,
+    config: Config,
 ) -> Response:
     """The owner's on-the-fly render with the flat query parameters (width, height, fit, …)."""
     params = dict(request.query_params)
-    spec = parse_query(params, limits=services.settings.limits) if params else None
+    limits = config.limits
+    spec = parse_query(params, limits=limits) if params else None
     if spec is not None and spec.watermark_ref is not None:
-        spec = await transforms.settle_spec(
-            image_id, spec, user=user, db=services.db, limits=services.settings.limits
-        )
+        spec = await transforms.settle_spec(image_id, spec, user=user, db=db, limits=limits)
     return await _serve(
         image_id,
         spec,
         request,
-        services,
+        deliverer,
         cache_control="private, max-age=3600",
         vary=False,
         viewer=user,

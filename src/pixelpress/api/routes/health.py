@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Depends
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST
 
-from pixelpress.api.deps import ServicesDep
+from pixelpress.api.deps import CacheDep, Db, Jobs, MetricsDep, Notices, Storage
 from pixelpress.api.errors import error_response
 from pixelpress.api.metrics_access import require_metrics_token
 from pixelpress.api.routing import api_router
@@ -42,24 +41,26 @@ async def _answers(ping: Callable[[], Awaitable[None]]) -> bool:
     "/readyz",
     responses={503: {"model": ErrorOut, "description": "Not ready: the database or storage."}},
 )
-async def readyz(services: ServicesDep) -> JSONResponse:
+async def readyz(
+    db: Db, storage: Storage, jobs: Jobs, notices: Notices, cache: CacheDep, metrics: MetricsDep
+) -> JSONResponse:
     """`ready`; `degraded` (200) while a queue or the cache is down, naming it; 503 while the
     database or storage is."""
 
     async def queues() -> None:
-        await services.queue.ping()
-        await services.notices.ping()
+        await jobs.ping()
+        await notices.ping()
 
     pings: dict[str, Callable[[], Awaitable[None]]] = {
-        "database": services.db.ping,
-        "storage": services.storage.ping,
+        "database": db.ping,
+        "storage": storage.ping,
         "queue": queues,
-        "cache": services.cache.ping,
+        "cache": cache.ping,
     }
     answers = await asyncio.gather(*(_answers(ping) for ping in pings.values()))
     checks = {name: "ok" if up else "down" for name, up in zip(pings, answers, strict=True)}
     for name, up in zip(pings, answers, strict=True):
-        services.metrics.dependency_up.labels(dependency=name).set(1 if up else 0)
+        metrics.dependency_checked(name, up=up)
     down = [name for name, state in checks.items() if state == "down"]
     critical = [name for name in down if name in CRITICAL]
     if critical:
@@ -74,8 +75,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response, dependencies=[Depends(require_metrics_token)])
-async def metrics(services: ServicesDep) -> Response:
+async def metrics(db: Db, metrics: MetricsDep) -> Response:
     """Prometheus text format: requests, latency, jobs by state, queue depth, job time, cache."""
-    async with services.db.unit_of_work(readonly=True) as uow:
-        services.metrics.set_jobs(await uow.jobs.count_by_status())
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    async with db.unit_of_work(readonly=True) as uow:
+        metrics.jobs_counted(await uow.jobs.count_by_status())
+    body, media_type = metrics.render()
+    return Response(body, media_type=media_type)

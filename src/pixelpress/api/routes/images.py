@@ -8,7 +8,20 @@ from typing import Annotated, Any
 from fastapi import Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from pixelpress.api.deps import CurrentUser, ImageListing, Paging, ServicesDep
+from pixelpress.api.deps import (
+    BaseUrl,
+    CacheDep,
+    ClockDep,
+    Config,
+    CurrentUser,
+    Db,
+    ImageListing,
+    Jobs,
+    Links,
+    Paging,
+    Processor,
+    Storage,
+)
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import (
     DownloadOut,
@@ -62,24 +75,29 @@ UPLOAD_BODY = {
 
 @router.post("/images", status_code=201, response_model=UploadOut, openapi_extra=UPLOAD_BODY)
 @router.post("/images/upload", status_code=201, response_model=UploadOut, include_in_schema=False)
-async def upload(request: Request, user: CurrentUser, services: ServicesDep) -> JSONResponse:
-    s = services
-    async with receive_upload(request, limit=s.settings.max_upload_bytes) as received:
-        spec = (
-            parse_spec(received.spec, limits=s.settings.limits)
-            if received.spec is not None
-            else None
-        )
+async def upload(
+    request: Request,
+    user: CurrentUser,
+    db: Db,
+    storage: Storage,
+    processor: Processor,
+    jobs: Jobs,
+    clock: ClockDep,
+    config: Config,
+) -> JSONResponse:
+    limits = config.limits
+    async with receive_upload(request, limit=limits.max_bytes) as received:
+        spec = parse_spec(received.spec, limits=limits) if received.spec is not None else None
         view, queued = await images.upload_image(
             received.upload,
             user=user,
             spec=spec,
-            db=s.db,
-            storage=s.storage,
-            processor=s.processor,
-            queue=s.queue,
-            clock=s.clock,
-            limits=s.settings.limits,
+            db=db,
+            storage=storage,
+            processor=processor,
+            queue=jobs,
+            clock=clock,
+            limits=limits,
         )
     out = UploadOut(
         message="Image uploaded successfully.", imageId=view.image.id, image=ImageOut.of(view)
@@ -94,10 +112,19 @@ async def upload(request: Request, user: CurrentUser, services: ServicesDep) -> 
 
 @router.put("/images/{image_id}", response_model=ImageOut, openapi_extra=UPLOAD_BODY)
 async def replace_image(
-    image_id: str, request: Request, user: CurrentUser, services: ServicesDep
+    image_id: str,
+    request: Request,
+    user: CurrentUser,
+    db: Db,
+    storage: Storage,
+    processor: Processor,
+    cache: CacheDep,
+    jobs: Jobs,
+    clock: ClockDep,
+    config: Config,
 ) -> ImageOut:
     """New bytes for the image: its variants, renditions and cache entries are purged."""
-    async with receive_upload(request, limit=services.settings.max_upload_bytes) as received:
+    async with receive_upload(request, limit=config.limits.max_bytes) as received:
         if received.spec is not None:
             raise InvalidInput(
                 "Replacing takes an image only; transform it afterwards.",
@@ -107,35 +134,35 @@ async def replace_image(
             image_id,
             received.upload,
             user=user,
-            db=services.db,
-            storage=services.storage,
-            processor=services.processor,
-            cache=services.cache,
-            queue=services.queue,
-            clock=services.clock,
-            limits=services.settings.limits,
+            db=db,
+            storage=storage,
+            processor=processor,
+            cache=cache,
+            queue=jobs,
+            clock=clock,
+            limits=config.limits,
         )
     return ImageOut.of(view)
 
 
 @router.get("/images", response_model=PageOut[ImageOut])
 async def list_images(
-    user: CurrentUser, services: ServicesDep, page: Paging, where: ImageListing
+    user: CurrentUser, db: Db, page: Paging, where: ImageListing
 ) -> PageOut[ImageOut]:
-    found = await images.list_images(user=user, page=page, db=services.db, where=where)
+    found = await images.list_images(user=user, page=page, db=db, where=where)
     return PageOut[ImageOut].of(found, [ImageOut.of(v) for v in found.items])
 
 
 @router.get("/images/{image_id}", response_model=ImageOut)
-async def get_image(image_id: str, user: CurrentUser, services: ServicesDep) -> ImageOut:
-    return ImageOut.of(await images.get_image(image_id, user=user, db=services.db))
+async def get_image(image_id: str, user: CurrentUser, db: Db) -> ImageOut:
+    return ImageOut.of(await images.get_image(image_id, user=user, db=db))
 
 
 @router.delete("/images/{image_id}", status_code=204)
-async def delete_image(image_id: str, user: CurrentUser, services: ServicesDep) -> Response:
-    await images.delete_image(
-        image_id, user=user, db=services.db, storage=services.storage, cache=services.cache
-    )
+async def delete_image(
+    image_id: str, user: CurrentUser, db: Db, storage: Storage, cache: CacheDep
+) -> Response:
+    await images.delete_image(image_id, user=user, db=db, storage=storage, cache=cache)
     return Response(status_code=204)
 
 
@@ -149,17 +176,17 @@ async def delete_image(image_id: str, user: CurrentUser, services: ServicesDep) 
 async def transform(
     image_id: str,
     user: CurrentUser,
-    services: ServicesDep,
+    db: Db,
+    jobs: Jobs,
+    clock: ClockDep,
+    config: Config,
     payload: dict[str, Any] = Body(),
     dry_run: Annotated[QueryBool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
+    limits = config.limits
     if dry_run:
         found = await transforms.dry_run(
-            image_id,
-            parse_spec(payload, limits=services.settings.limits),
-            user=user,
-            db=services.db,
-            limits=services.settings.limits,
+            image_id, parse_spec(payload, limits=limits), user=user, db=db, limits=limits
         )
         return JSONResponse(
             {
@@ -171,12 +198,12 @@ async def transform(
         )
     queued = await transforms.request_transform(
         image_id,
-        parse_spec(payload, limits=services.settings.limits),
+        parse_spec(payload, limits=limits),
         user=user,
-        db=services.db,
-        queue=services.queue,
-        clock=services.clock,
-        limits=services.settings.limits,
+        db=db,
+        queue=jobs,
+        clock=clock,
+        limits=limits,
     )
     done = queued.job is None
     out = TransformOut(
@@ -194,8 +221,8 @@ async def transform(
 
 
 @router.get("/images/{image_id}/status", response_model=StatusOut)
-async def image_status(image_id: str, user: CurrentUser, services: ServicesDep) -> StatusOut:
-    view = await images.get_image(image_id, user=user, db=services.db)
+async def image_status(image_id: str, user: CurrentUser, db: Db) -> StatusOut:
+    view = await images.get_image(image_id, user=user, db=db)
     return StatusOut(
         imageId=view.image.id, status=view.status, jobs=[JobOut.of(j) for j in view.jobs]
     )
@@ -204,24 +231,22 @@ async def image_status(image_id: str, user: CurrentUser, services: ServicesDep) 
 @router.get("/images/{image_id}/download", response_model=DownloadOut)
 async def download(
     image_id: str,
-    request: Request,
     user: CurrentUser,
-    services: ServicesDep,
+    db: Db,
+    links: Links,
+    base_url: BaseUrl,
     variant: str | None = None,
 ) -> DownloadOut:
-    found = await images.find_download(image_id, variant, user=user, db=services.db)
-    link = await services.links.link(
-        found.key,
-        filename=found.filename,
-        media_type=found.media_type,
-        base_url=services.settings.public_url or str(request.base_url),
+    found = await images.find_download(image_id, variant, user=user, db=db)
+    link = await links.link(
+        found.key, filename=found.filename, media_type=found.media_type, base_url=base_url
     )
     return DownloadOut(downloadUrl=link.url, expiresAt=link.expires_at)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-async def get_job(job_id: str, user: CurrentUser, services: ServicesDep) -> JobOut:
-    return JobOut.of(await transforms.get_job(job_id, user=user, db=services.db))
+async def get_job(job_id: str, user: CurrentUser, db: Db) -> JobOut:
+    return JobOut.of(await transforms.get_job(job_id, user=user, db=db))
 
 
 @router.get(
@@ -229,12 +254,12 @@ async def get_job(job_id: str, user: CurrentUser, services: ServicesDep) -> JobO
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def job_events(job_id: str, user: CurrentUser, services: ServicesDep) -> StreamingResponse:
+async def job_events(job_id: str, user: CurrentUser, db: Db) -> StreamingResponse:
     """Server-Sent Events: one `status` event per state the job passes through, until it ends."""
-    first = await transforms.get_job(job_id, user=user, db=services.db)  # 404 before streaming
+    first = await transforms.get_job(job_id, user=user, db=db)  # 404 before streaming
 
     async def events() -> AsyncIterator[str]:
-        async for job in transforms.watch_job(first, db=services.db, interval=EVENT_POLL_SECONDS):
+        async for job in transforms.watch_job(first, db=db, interval=EVENT_POLL_SECONDS):
             data = JobOut.of(job).model_dump_json()
             yield f"id: {job.id}-{job.status}\nevent: status\ndata: {data}\n\n"
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from pixelpress.api.deps import CurrentUser, ServicesDep
-from pixelpress.api.routes.delivery import MintIn, MintOut, mint_url
+from pixelpress.api.routes.delivery import MinterDep, MintIn, MintOut, mint_url
 from pixelpress.api.routing import api_router
 from pixelpress.domain.errors import DomainError
 
@@ -40,17 +38,13 @@ def _name_item(exc: DomainError, index: int) -> DomainError:
 
 
 @router.post("/urls", response_model=MintManyOut)
-async def mint_many(
-    body: MintManyIn, request: Request, user: CurrentUser, services: ServicesDep
-) -> MintManyOut:
+async def mint_many(body: MintManyIn, minter: MinterDep) -> MintManyOut:
     """Up to 100 signed URLs, each item as `POST /images/{imageId}/urls` takes it, answered in
     order. All or nothing: the first item refused refuses the request, naming it in `details`."""
     minted: list[MintOut] = []
     for index, item in enumerate(body.items):
         try:
-            minted.append(
-                await mint_url(item.imageId, item, user=user, services=services, request=request)
-            )
+            minted.append(await mint_url(item.imageId, item, minter))
         except DomainError as exc:
             raise _name_item(exc, index) from None
     return MintManyOut(items=minted)

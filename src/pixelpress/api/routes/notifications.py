@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pixelpress.api.deps import CurrentUser, Paging, ServicesDep
+from pixelpress.api.deps import ClockDep, CurrentUser, Db, Notices, Paging, Webhooks
 from pixelpress.api.routing import api_router
 from pixelpress.api.schemas import PageOut
 from pixelpress.api.schemas_ops import (
@@ -31,42 +31,42 @@ async def get_preferences(user: CurrentUser) -> PreferencesOut:
 
 @router.put("/me/notifications", response_model=PreferencesOut)
 async def set_preferences(
-    body: PreferencesIn, user: CurrentUser, services: ServicesDep
+    body: PreferencesIn, user: CurrentUser, db: Db, webhooks: Webhooks
 ) -> PreferencesOut:
     prefs = await notifications.set_preferences(
         user=user,
         email=body.email,
         webhook_url=body.webhookUrl,
-        db=services.db,
-        webhooks=services.notifier.webhooks,
+        db=db,
+        webhooks=webhooks,
     )
     return _preferences_out(prefs)
 
 
 @router.post("/notifications/send", response_model=SentOut)
-async def send(body: SendIn, user: CurrentUser, services: ServicesDep) -> SentOut:
+async def send(
+    body: SendIn, user: CurrentUser, db: Db, notices: Notices, clock: ClockDep
+) -> SentOut:
     sent = await notifications.send_notification(
         caller=user,
         user_id=body.userId,
         message=body.message,
         kind=body.notificationType,
         image_id=body.imageId,
-        db=services.db,
-        queue=services.notices,
-        clock=services.clock,
+        db=db,
+        queue=notices,
+        clock=clock,
     )
     return SentOut(message="Notification sent successfully.", notificationId=sent.id)
 
 
 @router.get("/notifications/{user_id}/status", response_model=NotificationOut)
-async def latest(user_id: str, user: CurrentUser, services: ServicesDep) -> NotificationOut:
-    found = await notifications.latest(caller=user, user_id=user_id, db=services.db)
+async def latest(user_id: str, user: CurrentUser, db: Db) -> NotificationOut:
+    found = await notifications.latest(caller=user, user_id=user_id, db=db)
     return NotificationOut.of(found)
 
 
 @router.get("/notifications", response_model=PageOut[NotificationOut])
-async def list_mine(
-    user: CurrentUser, services: ServicesDep, page: Paging
-) -> PageOut[NotificationOut]:
-    found = await notifications.list_notifications(user=user, page=page, db=services.db)
+async def list_mine(user: CurrentUser, db: Db, page: Paging) -> PageOut[NotificationOut]:
+    found = await notifications.list_notifications(user=user, page=page, db=db)
     return PageOut[NotificationOut].of(found, [NotificationOut.of(n) for n in found.items])
