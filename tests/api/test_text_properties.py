@@ -219,7 +219,7 @@ def api(tmp_path: Path) -> Iterator[tuple[asyncio.Runner, Api]]:
 
 
 @settings(
-    max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+    max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
 )
 @given(text=TEXT)
 def test_any_string_in_any_field_is_taken_or_refused_and_every_read_still_works(
