@@ -192,7 +192,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any], signed_in: bool
     if not path.startswith(UNLIMITED):
         found.add(429)
     if path == SIGNED:
-        found |= {403, 404, 422}
+        # 429: a render (a cache miss) past the address's render budget; hits are never limited
+        found |= {403, 404, 422, 429}
     return found | set(EXTRA.get((method, path), {}))
 
 
