@@ -57,7 +57,7 @@ async def test_the_canary_itself_is_refused_unless_loopback_is_allowed(
     assert canary.received == []
     allowed = HttpxWebhookSender(allow_loopback=True)
     result = await allowed.post(canary.url, b'{"ok":1}', {"X-Test": "1"})
-    assert result.delivered
+    assert result.accepted
     assert canary.received[0].body == b'{"ok":1}'
     assert canary.received[0].headers["X-Test"] == "1"
     # loopback only: private ranges stay refused even then
@@ -89,7 +89,7 @@ async def test_redirects_are_not_followed(canary: receivers.Receiver) -> None:
     canary.answers = [302]
     result = await HttpxWebhookSender(allow_loopback=True).post(canary.url, b"{}", {})
     assert result.status == 302
-    assert not result.delivered
+    assert not result.accepted
     assert not result.retryable
     assert len(canary.received) == 1
 
@@ -126,7 +126,7 @@ async def test_a_huge_answer_is_never_read() -> None:
         result = await sender.post(receiver.url, b"{}", {"Content-Type": "application/json"})
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert result.delivered
+        assert result.accepted
         assert peak < 4 * 1024 * 1024, peak
         assert receiver.sent < 16 * 1024 * 1024, receiver.sent
 
@@ -144,8 +144,8 @@ async def test_a_dripping_receiver_cannot_hold_the_sender(how: str) -> None:
         took = time.monotonic() - started
         assert took < 3, took  # a bound of the mechanism, not a speed: 1.5 s deadline
         if how == "drip_head":
-            assert not result.delivered and result.retryable
+            assert not result.accepted and result.retryable
             assert result.error is not None and "1.5" in result.error
         else:  # the head came at once: delivered, and the dripping body is never waited for
-            assert result.delivered
+            assert result.accepted
             assert took < 1.5

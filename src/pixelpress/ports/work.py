@@ -74,7 +74,7 @@ class WebhookResult:
     error: str | None = None
 
     @property
-    def delivered(self) -> bool:
+    def accepted(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
     @property

@@ -233,7 +233,7 @@ async def notify(notification_id: str, *, notifier: Notifier) -> NotificationSta
 
 
 async def _attempt(notification: Notification, user: User, d: Notifier) -> tuple[bool, str | None]:
-    """(worth retrying, error or None when delivered)."""
+    """(worth retrying, error or None when sent)."""
     if notification.type is NotificationType.EMAIL:
         subject = {
             "job.processed": "Your image is processed",
@@ -261,7 +261,7 @@ async def _attempt(notification: Notification, user: User, d: Notifier) -> tuple
         result = await d.webhooks.post(user.webhook_url, body, headers)
     except Forbidden as exc:
         return False, exc.message
-    if result.delivered:
+    if result.accepted:
         return False, None
     return result.retryable, result.error
 
