@@ -20,6 +20,8 @@ Options are comma-separated `key_value` pairs, in any order:
     f_webp                format jpeg|png|webp|avif|gif, or f_auto: the best the client's
                           Accept header takes (AVIF, then WebP, else JPEG)
     exp_1767225600        the URL stops working at this unix time (covered by the signature)
+    t_thumb               a named preset (`domain.presets`): its options come first, and the
+                          URL's own options override them (`expand_presets`)
     _                     no option at all (the original, re-encoded upright and stripped)
 
 They map onto the flat query parameters of `domain.spec`, so a URL and the equivalent JSON
@@ -73,6 +75,24 @@ def parse_options(
     accept: str = "",
     limits: ImageLimits | None = None,
 ) -> UrlOptions:
+    params, auto, expires = option_params(text)
+    if ext:
+        params["format"] = ext
+        auto = False
+    if auto:
+        params["format"] = negotiate(accept)
+    if not params:
+        return UrlOptions(None, auto, expires)
+    spec = parse_query(params, limits=limits) if limits else parse_query(params)
+    if "watermarkImage" in params:
+        # By id, as minting resolved it; the signature vouches for it.
+        spec = spec.with_watermark_image(params["watermarkImage"])
+    return UrlOptions(spec, auto, expires)
+
+
+def option_params(text: str) -> tuple[dict[str, str], bool, int | None]:
+    """The options as flat query parameters (later options override earlier ones), whether
+    f_auto was asked for, and the expiry."""
     params: dict[str, str] = {}
     auto = False
     expires: int | None = None
@@ -81,7 +101,8 @@ def parse_options(
         if not sep or not key or not value:
             raise _bad(f"Option '{part}' is not of the form key_value.")
         if key == "g" and value in ("center", "centre"):
-            continue  # the default, said aloud: changes nothing (and needs no resize)
+            params.pop("gravity", None)  # the default, said aloud (it overrides a preset's)
+            continue
         if key in SIMPLE:
             params[SIMPLE[key]] = value
         elif key == "wt":
@@ -96,28 +117,37 @@ def parse_options(
                 raise _bad(f"Unknown effect 'e_{name}'; use: {', '.join(EFFECTS)}.")
             params[name] = arg if name == "blur" and arg else "true"
         elif key == "f":
-            if value == "auto":
-                auto = True
-            else:
+            auto = value == "auto"
+            if not auto:
                 params["format"] = value
         elif key == "exp":
             if not (value.isascii() and value.isdigit()):  # "¹" is a digit to isdigit()
                 raise _bad("exp_ takes a unix time.")
             expires = int(value)
+        elif key == PRESET:
+            raise _bad(f"Preset 't_{value}' is not known here.")
         else:
             raise _bad(f"Unknown option '{key}_'.")
-    if ext:
-        params["format"] = ext
-        auto = False
-    if auto:
-        params["format"] = negotiate(accept)
-    if not params:
-        return UrlOptions(None, auto, expires)
-    spec = parse_query(params, limits=limits) if limits else parse_query(params)
-    if "watermarkImage" in params:
-        # By id, as minting resolved it; the signature vouches for it.
-        spec = spec.with_watermark_image(params["watermarkImage"])
-    return UrlOptions(spec, auto, expires)
+    return params, auto, expires
+
+
+PRESET = "t"
+
+
+def preset_names(text: str) -> tuple[str, ...]:
+    """The presets an options segment names (`t_thumb`), in order."""
+    if "t_" not in text:  # the common case, at the price of a substring test
+        return ()
+    return tuple(p[2:] for p in text.split(",") if p.startswith("t_"))
+
+
+def expand_presets(text: str, expansions: Mapping[str, str]) -> str:
+    """The options with their presets expanded: every preset's options first (in the order
+    named), then the others, which so override them (as imgproxy does)."""
+    parts = [] if text in ("", "_") else text.split(",")
+    named = [expansions[p[2:]] for p in parts if p.startswith("t_")]
+    own = [p for p in parts if not p.startswith("t_")]
+    return ",".join([*named, *own]) or "_"
 
 
 def _text_of(value: str) -> str:
