@@ -85,6 +85,12 @@ EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("post", f"{V1}/images/{{image_id}}/transform"): {422: STATUS_TEXT[422]},
     ("post", f"{V1}/images/{{image_id}}/urls"): {422: STATUS_TEXT[422]},
     ("get", f"{V1}/images/{{image_id}}/render"): {422: STATUS_TEXT[422]},
+    ("post", f"{V1}/presets"): {
+        403: "Only admins define global presets.",
+        409: "You (or the global scope) have a preset of that name.",
+        422: "The options make no sense (or name a preset, or an expiry).",
+    },
+    ("put", f"{V1}/presets/{{name}}"): {422: "The options make no sense."},
     ("post", f"{V1}/notifications/send"): {404: "No such user, or no such image of theirs."},
     ("patch", f"{V1}/admin/users/{{user_id}}"): {
         409: "Admins cannot demote or disable themselves."

@@ -38,6 +38,8 @@ class Deliverer:
     """On-the-fly renders admitted at once in this process."""
     lock_seconds: int = 60
     wait_seconds: float = 60
+    presets: tuple[str, ...] = ()
+    """The presets the request named (set per request): what it renders is linked to them."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,8 @@ async def _render(
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         await uow.variants.save(variant)
+        if d.presets and spec.hash != rendition_hash(image):  # that one is Pixelpress's own
+            await uow.presets.link(d.presets, image.id, spec.hash)
         await d.records.remember(image.id, found)
         await uow.commit()
     return found

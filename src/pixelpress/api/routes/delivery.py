@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
-from pixelpress.api.deps import BaseUrl, Config, CurrentUser, Db, Deliverer, UrlKeysDep, services_of
+from pixelpress.api.deps import (
+    BaseUrl,
+    CacheDep,
+    Config,
+    CurrentUser,
+    Db,
+    Deliverer,
+    UrlKeysDep,
+    services_of,
+)
 from pixelpress.api.ratelimit import Spender
 from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
-from pixelpress.ports import Database
-from pixelpress.usecases import delivery, signed_urls, transforms
+from pixelpress.ports import Cache, Database
+from pixelpress.usecases import delivery, preset_expansion, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
 from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRESET_CACHE_CONTROL = "public, max-age=3600"
 
 
 async def _serve(
@@ -84,7 +94,7 @@ async def signed(request: Request) -> Response:
     services = services_of(request.app)
     params = request.path_params
     now = time.time()
-    asked = signed_urls.read_signed(
+    asked = await signed_urls.read_url(
         params["signature"],
         params["options"],
         params["image"],
@@ -92,15 +102,20 @@ async def signed(request: Request) -> Response:
         keys=services.url_keys,
         limits=services.api.limits,
         now=now,
+        d=services.deliverer,
     )
     cache_control = IMMUTABLE
     if asked.expires is not None:
         cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
+    deliverer = services.deliverer
+    if asked.presets:  # the same URL gives another image once a preset is edited
+        cache_control = PRESET_CACHE_CONTROL
+        deliverer = replace(deliverer, presets=asked.presets)
     return await _serve(
         asked.image_id,
         asked.spec,
         request,
-        services.deliverer,
+        deliverer,
         cache_control=cache_control,
         vary=asked.auto_format,
     )
@@ -108,6 +123,11 @@ async def signed(request: Request) -> Response:
 
 class MintIn(Strict):
     transformations: dict[str, Any] | None = None
+    preset: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A preset the URL names (`t_{preset}`); `transformations` override it.",
+    )
     autoFormat: bool = False
     expiresIn: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)
 
@@ -127,12 +147,19 @@ class Minter:
     keys: UrlKeys
     limits: ImageLimits
     base_url: str
+    cache: Cache
+    """Where presets are looked up."""
 
 
 async def minter(
-    user: CurrentUser, db: Db, keys: UrlKeysDep, config: Config, base_url: BaseUrl
+    user: CurrentUser,
+    db: Db,
+    keys: UrlKeysDep,
+    config: Config,
+    base_url: BaseUrl,
+    cache: CacheDep,
 ) -> Minter:
-    return Minter(user, db, keys, config.limits, base_url)
+    return Minter(user, db, keys, config.limits, base_url, cache)
 
 
 MinterDep = Annotated[Minter, Depends(minter)]
@@ -152,6 +179,8 @@ async def mint_url(image_id: str, body: MintIn, m: Minter) -> MintOut:
         auto_format=body.autoFormat,
         expires_in=body.expiresIn,
         now=time.time(),
+        preset=body.preset,
+        cache=m.cache,
     )
     return MintOut(url=minted.url, options=minted.options, expiresAt=minted.expires_at)
 
@@ -170,9 +199,30 @@ async def render(
     db: Db,
     deliverer: Deliverer,
     config: Config,
+    preset: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Presets (comma-separated) to start from; the other parameters "
+            "override them.",
+        ),
+    ] = None,
 ) -> Response:
     """The owner's on-the-fly render with the flat query parameters (width, height, fit, …)."""
-    params = dict(request.query_params)
+    params = {k: v for k, v in request.query_params.items() if k != "preset"}
+    vary = False
+    if preset:
+        named, ids = await preset_expansion.render_params(
+            image_id,
+            preset.split(","),
+            user=user,
+            db=db,
+            cache=deliverer.cache,
+            accept=request.headers.get("accept", ""),
+        )
+        vary = "format" in named and "format" not in params
+        params = named | params
+        deliverer = replace(deliverer, presets=ids)
     limits = config.limits
     spec = parse_query(params, limits=limits) if params else None
     if spec is not None and spec.watermark_ref is not None:
@@ -183,7 +233,7 @@ async def render(
         request,
         deliverer,
         cache_control="private, max-age=3600",
-        vary=False,
+        vary=vary,
         viewer=user,
     )
 
