@@ -64,7 +64,11 @@ async def find_preset(owner_id: str, name: str, *, db: Database, cache: Cache) -
         found = await _lookup(owner_id, name, db, cache) or await _lookup(None, name, db, cache)
         if found is not None:
             return found
-    raise NotFound(f"There is no preset named '{name}'.", code="preset_not_found")
+    raise missing_preset(name)
+
+
+def missing_preset(name: str) -> NotFound:
+    return NotFound(f"There is no preset named '{name}'.", code="preset_not_found")
 
 
 async def expand(

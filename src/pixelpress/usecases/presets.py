@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pixelpress.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from pixelpress.domain.errors import Conflict, Forbidden, InvalidInput, Unprocessable
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import ImageLimits, Role, User, Variant
 from pixelpress.domain.presets import Preset, check_name
@@ -19,7 +19,7 @@ from pixelpress.domain.spec import TransformSpec, parse_options, parse_spec, to_
 from pixelpress.domain.spec.url import preset_names
 from pixelpress.ports import Cache, Clock, Database, ObjectStorage, UnitOfWork
 from pixelpress.usecases.access import may_see
-from pixelpress.usecases.preset_expansion import forget
+from pixelpress.usecases.preset_expansion import forget, missing_preset
 from pixelpress.usecases.records import RecordCache
 from pixelpress.usecases.transforms import resolve_watermark
 
@@ -136,12 +136,15 @@ async def get_preset(name: str, *, is_global: bool, user: User, db: Database) ->
         found = None if is_global else await uow.presets.get(user.id, name)
         found = found or await uow.presets.get(None, name)
     if found is None:
-        raise _missing(name)
+        raise missing_preset(name)
     return found
 
 
-def _missing(name: str) -> NotFound:
-    return NotFound(f"There is no preset named '{name}'.", code="preset_not_found")
+async def _existing(uow: UnitOfWork, owner_id: str | None, name: str) -> Preset:
+    found = await uow.presets.get(owner_id, name)
+    if found is None:
+        raise missing_preset(name)
+    return found
 
 
 async def edit_preset(
@@ -151,9 +154,7 @@ async def edit_preset(
     owner_id = _scope(user, is_global)
     await forget(owner_id, name, cache=s.cache)
     async with s.db.unit_of_work() as uow:
-        current = await uow.presets.get(owner_id, name)
-        if current is None:
-            raise _missing(name)
+        current = await _existing(uow, owner_id, name)
         options = await _canonical(uow, given, user, s.limits)
         edited = replace(current, options=options, public=given.public, updated_at=s.clock.now())
         await uow.presets.update(edited)
@@ -167,9 +168,7 @@ async def delete_preset(name: str, *, is_global: bool, user: User, s: PresetStor
     owner_id = _scope(user, is_global)
     await forget(owner_id, name, cache=s.cache)
     async with s.db.unit_of_work() as uow:
-        current = await uow.presets.get(owner_id, name)
-        if current is None:
-            raise _missing(name)
+        current = await _existing(uow, owner_id, name)
         purged = await uow.presets.purge_variants(current.id)
         await uow.presets.delete(current.id)
         await uow.commit()
