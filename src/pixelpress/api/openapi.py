@@ -162,8 +162,12 @@ def _signed_route() -> dict[str, Any]:
             "operationId": "signed_image",
             "description": "Minted by POST /images/{image_id}/urls; needs no credentials. "
             "`options` is a comma-separated list (w_400, h_300, c_cover, g_auto, r_90, fl_h, "
-            "e_grayscale, q_80, f_webp, f_auto, exp_<unix time>, ...; `_` for none), signed "
-            "with the image id. Cached renders answer from the variant cache.",
+            "e_grayscale, q_80, f_webp, f_auto, exp_<unix time>, t_<preset>, ...; `_` for "
+            "none), signed with the image id. `t_thumb` names a preset of the image's owner "
+            "(else a global one), expanded first: the URL's other options override it. "
+            "Signature `-`: no signature, for URLs whose options are public presets only "
+            "(and f_auto), such as `/i/-/t_thumb/{imageId}.webp`; else 403 preset_not_public. "
+            "Cached renders answer from the variant cache.",
             "parameters": [
                 {"name": "signature", "in": "path", "required": True, "schema": text},
                 {"name": "options", "in": "path", "required": True, "schema": text},
