@@ -239,10 +239,12 @@ class ImageEndpoints(Endpoints):
         *,
         auto_format: bool = False,
         expires_in: int | None = None,
+        preset: str | None = None,
     ) -> Program[SignedUrl]:
         """A signed `/i/` URL for one of your images, for browsers and CDNs (no credentials).
-        `auto_format`: the best format each browser takes; `expires_in`: seconds it works."""
-        body: dict[str, Any] = {"autoFormat": auto_format}
+        `auto_format`: the best format each browser takes; `expires_in`: seconds it works;
+        `preset`: a preset the URL names, `transformations` overriding it."""
+        body: dict[str, Any] = {"autoFormat": auto_format, "preset": preset}
         if transformations:
             body["transformations"] = dict(transformations)
         if expires_in is not None:
