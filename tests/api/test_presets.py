@@ -143,3 +143,5 @@ async def test_unsigned_urls_serve_public_presets_only(
         assert_error(await client.get(f"/i/-/{refused}/{image_id}"), 403, "preset_not_public")
     assert_error(await client.get(f"/i/-/t_missing/{image_id}"), 404, "preset_not_found")
     assert_error(await client.get("/i/-/t_open/nosuchimage"), 404, "image_not_found")
+    # The options are judged before anything is looked up: no image says nothing here.
+    assert_error(await client.get("/i/-/w_10/nosuchimage"), 403, "preset_not_public")

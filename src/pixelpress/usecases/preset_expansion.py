@@ -82,16 +82,23 @@ async def expand(
     """`options` with the presets it names expanded for `owner_id`. `unsigned`: the URL has no
     signature, so it may name only public presets (and f_auto)."""
     names = preset_names(options)
-    if unsigned and (
-        not names
-        or any(not p.startswith("t_") and p not in UNSIGNED_OPTIONS for p in options.split(","))
-    ):
-        raise _not_public()
+    if unsigned:
+        check_unsigned(options)
     found = [await find_preset(owner_id, name, db=db, cache=cache) for name in names]
     if unsigned and not all(f.public for f in found):
         raise _not_public()
     text = expand_presets(options, {f.name: f.options for f in found})
     return Expanded(text, tuple(dict.fromkeys(f.id for f in found)))
+
+
+def check_unsigned(options: str) -> None:
+    """A URL without a signature names presets, and nothing else but f_auto (whether they are
+    public is known once they are found)."""
+    parts = options.split(",")
+    if not preset_names(options) or any(
+        not p.startswith("t_") and p not in UNSIGNED_OPTIONS for p in parts
+    ):
+        raise _not_public()
 
 
 def _not_public() -> Forbidden:

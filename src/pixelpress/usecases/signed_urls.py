@@ -14,7 +14,7 @@ from pixelpress.domain.spec import TransformSpec, UrlOptions, negotiate, parse_o
 from pixelpress.domain.spec.url import preset_names
 from pixelpress.ports import Cache, Database
 from pixelpress.usecases.delivery import Deliverer
-from pixelpress.usecases.preset_expansion import expand, owner_of, preset_spec
+from pixelpress.usecases.preset_expansion import check_unsigned, expand, owner_of, preset_spec
 from pixelpress.usecases.transforms import settle_spec
 
 
@@ -113,7 +113,9 @@ async def read_url(
         return read_signed(
             signature, options, image, accept=accept, keys=keys, limits=limits, now=now
         )
-    if not unsigned and not signing.verify_url(list(keys.keys), f"{options}/{image}", signature):
+    if unsigned:
+        check_unsigned(options)  # before anything is looked up
+    elif not signing.verify_url(list(keys.keys), f"{options}/{image}", signature):
         raise _bad_signature()
     owner_id = await owner_of(image.partition(".")[0], d)
     expanded = await expand(owner_id, options, db=d.db, cache=d.cache, unsigned=unsigned)
