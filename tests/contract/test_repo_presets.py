@@ -64,6 +64,7 @@ async def test_purging_removes_only_the_variants_made_through_the_preset(
         await uow.presets.link([mine.id, everyone.id], seeded.image.id, "hash2")
         await uow.presets.link([mine.id], seeded.image.id, "hash2")  # twice: no change
         await uow.presets.link([everyone.id], seeded.image.id, "hash3")
+        await uow.presets.link([new_id()], seeded.image.id, "hash3")  # deleted meanwhile: skipped
         await uow.commit()
     async with database.unit_of_work() as uow:
         purged = await uow.presets.purge_variants(mine.id)

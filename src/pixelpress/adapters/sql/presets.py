@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Row, delete, select, tuple_, update
+from sqlalchemy import Delete, Row, delete, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pixelpress.adapters.sql.common import insert_entity
@@ -35,10 +35,12 @@ def linked_to(preset_id: str) -> Delete:
     return delete(preset_variants).where(preset_variants.c.preset_id == preset_id)
 
 
-@lru_cache(maxsize=2)
-def _link(dialect: str) -> Insert:
+_LINK_COLUMNS = ["preset_id", "image_id", "spec_hash"]
+
+
+def _link(dialect: str) -> postgresql.Insert | sqlite.Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(preset_variants).on_conflict_do_nothing()
+    return insert(preset_variants)
 
 
 class SqlPresets:
@@ -71,9 +73,19 @@ class SqlPresets:
         await self._c.execute(delete(presets).where(presets.c.id == preset_id))
 
     async def link(self, preset_ids: Sequence[str], image_id: str, spec_hash: str) -> None:
-        rows = [{"preset_id": p, "image_id": image_id, "spec_hash": spec_hash} for p in preset_ids]
-        if rows:
-            await self._c.execute(_link(self._c.dialect.name), rows)
+        if not preset_ids:
+            return
+        # Only presets that still exist: one deleted while this variant was made has nothing
+        # left to purge it with, and must not fail the work that made it.
+        existing = select(presets.c.id, literal(image_id), literal(spec_hash)).where(
+            presets.c.id.in_(list(preset_ids))
+        )
+        statement = _link(self._c.dialect.name).from_select(_LINK_COLUMNS, existing)
+        try:
+            async with self._c.begin_nested():
+                await self._c.execute(statement.on_conflict_do_nothing())
+        except IntegrityError:
+            pass  # deleted between that read and this write
 
     async def purge_variants(self, preset_id: str) -> list[Variant]:
         linked = select(preset_variants.c.image_id, preset_variants.c.spec_hash).where(
