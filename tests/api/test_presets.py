@@ -145,3 +145,27 @@ async def test_unsigned_urls_serve_public_presets_only(
     assert_error(await client.get("/i/-/t_open/nosuchimage"), 404, "image_not_found")
     # The options are judged before anything is looked up: no image says nothing here.
     assert_error(await client.get("/i/-/w_10/nosuchimage"), 403, "preset_not_public")
+
+
+async def test_a_global_preset_watermarks_with_the_admins_image(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    root = await make_admin(client, services, "root")
+    logo = (await upload(client, root, photo(100, 100))).json()["imageId"]
+    body = {"name": "branded", "options": f"w_200,wi_{logo}", "global": True}
+    assert (await client.post("/api/v1/presets", json=body, headers=root)).status_code == 201
+    alice = await register(client)
+    image_id = (await upload(client, alice, photo(800, 600))).json()["imageId"]
+    render = await client.get(f"/api/v1/images/{image_id}/render?preset=branded", headers=alice)
+    assert size_of(render) == (200, 150)
+    plain = await client.get(f"/api/v1/images/{image_id}/render?width=200", headers=alice)
+    assert plain.content != render.content  # the watermark is there
+    minted = await client.post(
+        f"/api/v1/images/{image_id}/urls", json={"preset": "branded"}, headers=alice
+    )
+    assert (await client.get(minted.json()["url"])).content == render.content
+    # Her own parameters name her own images only.
+    assert_error(
+        await client.get(f"/api/v1/images/{image_id}/render?preset=branded&watermarkImage={logo}",
+                         headers=alice), 422, "watermark_not_found",
+    )  # fmt: skip

@@ -5,7 +5,7 @@ them. The expansion is what is hashed and rendered: editing a preset changes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Forbidden, NotFound
@@ -189,3 +189,11 @@ async def render_params(
     if auto:
         params["format"] = negotiate(accept)
     return params, expanded.presets
+
+
+def preset_watermark(spec: TransformSpec, given: Mapping[str, str]) -> TransformSpec:
+    """An owner's render whose watermark image came from a preset (not from `given`, the
+    request's own parameters): named by id, as the preset's definition checked it."""
+    if "watermarkImage" in given or spec.watermark_ref is None:
+        return spec
+    return spec.with_watermark_image(spec.watermark_ref)

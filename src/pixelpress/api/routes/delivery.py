@@ -225,6 +225,9 @@ async def render(
         deliverer = replace(deliverer, presets=ids)
     limits = config.limits
     spec = parse_query(params, limits=limits) if params else None
+    if spec is not None and spec.watermark_ref is not None and preset:
+        # A preset's watermark image was checked when it was defined, and is named by id.
+        spec = preset_expansion.preset_watermark(spec, request.query_params)
     if spec is not None and spec.watermark_ref is not None:
         spec = await transforms.settle_spec(image_id, spec, user=user, db=db, limits=limits)
     return await _serve(
