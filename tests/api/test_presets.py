@@ -169,3 +169,19 @@ async def test_a_global_preset_watermarks_with_the_admins_image(
         await client.get(f"/api/v1/images/{image_id}/render?preset=branded&watermarkImage={logo}",
                          headers=alice), 422, "watermark_not_found",
     )  # fmt: skip
+
+
+async def test_a_preset_saying_f_auto_picks_the_format_from_accept(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(400, 300))).json()["imageId"]
+    body = {"name": "auto", "options": "w_50,f_auto", "public": True}
+    assert (await client.post("/api/v1/presets", json=body, headers=headers)).status_code == 201
+    render = f"/api/v1/images/{image_id}/render?preset=auto"
+    webp = await client.get(render, headers=headers | {"Accept": "image/webp"})
+    assert (webp.headers["content-type"], webp.headers["vary"]) == ("image/webp", "Accept")
+    png = await client.get(render + "&format=png", headers=headers | {"Accept": "image/webp"})
+    assert png.headers["content-type"] == "image/png" and "vary" not in png.headers
+    public = await client.get(f"/i/-/t_auto/{image_id}", headers={"Accept": "image/avif"})
+    assert (public.headers["content-type"], public.headers["vary"]) == ("image/avif", "Accept")

@@ -179,16 +179,17 @@ async def render_params(
     db: Database,
     cache: Cache,
     accept: str,
-) -> tuple[dict[str, str], tuple[str, ...]]:
+) -> tuple[dict[str, str], tuple[str, ...], bool]:
     """The query parameters (`domain.spec.query`) that presets stand for, for an owner's render
-    of `user`'s image, and the presets' ids. f_auto picks the format from `accept`."""
+    of `user`'s image, the presets' ids, and whether they said f_auto (then the format is
+    picked from `accept`)."""
     async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
     expanded = await expand(image.owner_id, ",".join(f"t_{n}" for n in names), db=db, cache=cache)
     params, auto, _ = option_params(expanded.options)
     if auto:
         params["format"] = negotiate(accept)
-    return params, expanded.presets
+    return params, expanded.presets, auto
 
 
 def preset_watermark(spec: TransformSpec, given: Mapping[str, str]) -> TransformSpec:

@@ -212,7 +212,7 @@ async def render(
     params = {k: v for k, v in request.query_params.items() if k != "preset"}
     vary = False
     if preset:
-        named, ids = await preset_expansion.render_params(
+        named, ids, auto = await preset_expansion.render_params(
             image_id,
             preset.split(","),
             user=user,
@@ -220,7 +220,7 @@ async def render(
             cache=deliverer.cache,
             accept=request.headers.get("accept", ""),
         )
-        vary = "format" in named and "format" not in params
+        vary = auto and "format" not in params
         params = named | params
         deliverer = replace(deliverer, presets=ids)
     limits = config.limits

@@ -186,6 +186,8 @@ async def transform(
     payload: dict[str, Any] = Body(),
     dry_run: Annotated[QueryBool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
+    """Queues a rendering of the spec in the body. `"preset": "thumb"` starts from a preset
+    (yours, else a global one); the body's other operations override its options."""
     limits = config.limits
     spec, presets = await _job_spec(image_id, payload, user, db, cache, limits)
     if dry_run:
