@@ -63,6 +63,19 @@ async def test_defining_listing_and_the_errors(
                                   headers=alice), 403)  # fmt: skip
     assert_error(await client.delete("/api/v1/presets/missing", headers=alice), 404)
 
+    edited = await client.put(
+        "/api/v1/presets/thumb?global=true", json={"options": "w_120", "public": True},
+        headers=root,
+    )  # fmt: skip
+    assert (edited.json()["options"], edited.json()["global"], edited.json()["public"]) == (
+        "w_120", True, True,
+    )  # fmt: skip
+    assert (
+        await client.delete("/api/v1/presets/thumb?global=true", headers=root)
+    ).status_code == 204
+    assert_error(await client.get("/api/v1/presets/thumb?global=true", headers=alice), 404)
+    assert (await client.get("/api/v1/presets/thumb", headers=alice)).json()["options"] == THUMB
+
 
 async def test_presets_in_urls_render_and_jobs_and_an_edit_purges(
     client: httpx.AsyncClient, services: Services, settings: Settings
