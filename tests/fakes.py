@@ -223,9 +223,13 @@ class FakeFaceDetector:
     def __init__(self, *boxes: Box) -> None:
         self.boxes = tuple(sorted(boxes, key=lambda b: -b.area))
         self.calls = 0
+        self.gate: asyncio.Event | None = None
+        """When set to an event, searches wait for it: a slow search the test lets finish."""
 
     async def detect(self, source: bytes | Path) -> Faces:
         self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
         width, height = _readable(_bytes(source), "The image cannot be read.").displayed
         return Faces(width, height, self.boxes)
 

@@ -3,6 +3,8 @@ and dry runs, and forgotten when the image is replaced or deleted."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pixelpress.domain.faces import Box, Faces
 from pixelpress.domain.keys import faces_key
 from pixelpress.domain.spec import Gravity, TransformSpec, parse_spec
@@ -124,4 +126,21 @@ async def test_faces_found_on_a_smaller_copy_are_kept_in_the_originals_pixels(
     rendition = fake_image(400, 300)
     assert await finder.faces(image, rendition) == Faces(800, 600, (Box(400, 200, 80, 40),))
     assert await finder.faces(image) == Faces(800, 600, (Box(400, 200, 80, 40),))
+    assert detector.calls == 1
+
+
+async def test_concurrent_renders_search_once(world: World) -> None:
+    detector = FakeFaceDetector(BIG)
+    detector.gate = asyncio.Event()
+    finder = FaceFinder(detector, world.cache, world.storage)
+    alice = await world.user()
+    image = await world.image(alice)
+
+    searches = [asyncio.create_task(finder.faces(image)) for _ in range(3)]
+    while detector.calls == 0:  # the first is searching; the others come to wait for it
+        await asyncio.sleep(0)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    detector.gate.set()
+    assert await asyncio.gather(*searches) == [Faces(800, 600, (BIG,))] * 3
     assert detector.calls == 1
