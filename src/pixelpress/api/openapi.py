@@ -102,6 +102,16 @@ DRY_RUN = {
         "height": {"type": "integer"},
         "format": {"type": "string", "enum": [str(f) for f in OutputFormat]},
         "cached": {"type": "boolean", "description": "Already rendered and stored."},
+        "faces": {
+            "type": "array",
+            "description": "Only with gravity `face` or `faces`: the faces found (once per "
+            "image, then cached), in pixels of the upright original, largest first.",
+            "items": {
+                "type": "object",
+                "required": ["x", "y", "width", "height"],
+                "properties": {k: {"type": "integer"} for k in ("x", "y", "width", "height")},
+            },
+        },
     },
 }
 

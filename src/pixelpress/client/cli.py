@@ -174,6 +174,8 @@ def transform(
             else:
                 cached = "already rendered" if planned.cached else "not rendered yet"
                 out.print(f"{planned.width}x{planned.height} {planned.format} ({cached})")
+                for face in planned.faces or []:
+                    out.print(f"face at {face.x},{face.y}: {face.width}x{face.height}")
             return
         result = client.transform(
             image_id, spec, wait=wait or out_file is not None, timeout=timeout

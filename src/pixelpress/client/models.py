@@ -130,11 +130,20 @@ class Transformed(Model):
     job: Job | None = None
 
 
+class FaceBox(Model):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
 class DryRun(Model):
     width: int
     height: int
     format: str
     cached: bool
+    faces: list[FaceBox] | None = None
+    """Only with face gravity: the faces found, in pixels of the upright original."""
 
 
 class ImageStatus(Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Body, Query, Request, Response
@@ -15,6 +16,7 @@ from pixelpress.api.deps import (
     Config,
     CurrentUser,
     Db,
+    Deliverer,
     ImageListing,
     Jobs,
     Links,
@@ -180,22 +182,25 @@ async def transform(
     jobs: Jobs,
     clock: ClockDep,
     config: Config,
+    deliverer: Deliverer,
     payload: dict[str, Any] = Body(),
     dry_run: Annotated[QueryBool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
     limits = config.limits
     if dry_run:
+        spec = parse_spec(payload, limits=limits)
         found = await transforms.dry_run(
-            image_id, parse_spec(payload, limits=limits), user=user, db=db, limits=limits
+            image_id, spec, user=user, db=db, limits=limits, faces=deliverer.faces
         )
-        return JSONResponse(
-            {
-                "width": found.width,
-                "height": found.height,
-                "format": found.format,
-                "cached": found.cached,
-            }
-        )
+        answer: dict[str, Any] = {
+            "width": found.width,
+            "height": found.height,
+            "format": found.format,
+            "cached": found.cached,
+        }
+        if found.faces is not None:
+            answer["faces"] = [asdict(box) for box in found.faces]
+        return JSONResponse(answer)
     queued = await transforms.request_transform(
         image_id,
         parse_spec(payload, limits=limits),

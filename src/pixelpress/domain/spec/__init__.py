@@ -8,7 +8,8 @@ Operations apply in this order (the processor follows it, and `plan` computes si
 3. resize     one edge: the other keeps the aspect ratio; both edges: `fit` (default cover), as
               in sharp. cover: scale to cover both edges, crop to exactly WxH the part its
               `gravity` names (default center; top, bottom, left, right, the four corners,
-              or auto: the most interesting part, by libvips' attention measure).
+              or auto: the most interesting part, by libvips' attention measure; face:
+              centred on the largest face, faces: on all faces, as auto when none is found).
               contain: scale to fit inside, letterbox to exactly WxH. fill: stretch to WxH.
               inside: fit inside WxH keeping the aspect (one edge may be shorter). outside:
               cover WxH keeping the aspect (one edge may be longer). Enlarging is allowed.
@@ -38,7 +39,7 @@ JSON grammar: `{"transformations": {...}}`, or the inner object alone; full and 
     resize     {"width": int, "height": int, "fit": cover|contain|fill|inside|outside,
                 "gravity": GRAVITY}  | "WxH" | "Wx" | "xH"      (one edge may be left out)
                GRAVITY: center|top|bottom|left|right|top-left|top-right|bottom-left|
-               bottom-right|auto, or compass names (north, south-east, ...); cover only
+               bottom-right|auto|face|faces, or compass names (north, ...); cover only
     crop       {"x": int, "y": int, "width": int, "height": int}
     rotate     number
     flip       true | false                            mirror: the same

@@ -7,7 +7,8 @@ Options are comma-separated `key_value` pairs, in any order:
     c_cover               fit when both edges are given: cover|contain|fill|inside|outside
     g_north_east          gravity of a cover crop: center, top, bottom, left, right,
                           top-left, top-right, bottom-left, bottom-right, auto (the most
-                          interesting part), or compass names (north, south_west, ...)
+                          interesting part), face (the largest face), faces (all faces;
+                          both as auto when none is found), or compass names (north, ...)
     r_90                  rotate clockwise, any angle
     fl_h  fl_v            mirror (left-right), flip (upside down)
     e_grayscale e_sepia e_sharpen e_blur e_blur:3   filters (blur's sigma after the colon)
