@@ -115,10 +115,13 @@ async def signed(request: Request) -> Response:
 class MintIn(Strict):
     transformations: dict[str, Any] | None = None
     autoFormat: bool = False
-    autoDpr: bool = False
-    """`dpr_auto`: the resize's edges times the client's DPR hint (Sec-CH-DPR)."""
-    autoWidth: bool = False
-    """`w_auto`: the width from the client's width hint (Sec-CH-Width), the resize's as fallback."""
+    autoDpr: bool = Field(
+        default=False, description="dpr_auto: the resize's edges times the client's DPR hint."
+    )
+    autoWidth: bool = Field(
+        default=False,
+        description="w_auto: the width from the client's width hint (the resize's as fallback).",
+    )
     expiresIn: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)
 
 
