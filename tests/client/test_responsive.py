@@ -3,15 +3,19 @@ and minting or signing with client hints gives URLs the service sizes from the h
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import pyvips
 
 from pixelpress.client import AsyncClient, InvalidRequestError, NotFoundError, UrlSigner
 from pixelpress.client.models import Srcset
 from tests.client.live import URL_KEY, Server
+from tests.client.test_cli import Shell, shell, user
 from tests.images import photo
 
 pytestmark = pytest.mark.e2e
+__all__ = ["shell", "user"]  # the command line's fixtures, for the last test
 
 
 def test_srcset_returns_the_typed_set(server: Server) -> None:
@@ -65,3 +69,17 @@ def test_hinted_urls_minted_and_signed_alike(server: Server) -> None:
         assert signer.url(image_id, spec, auto_dpr=True, auto_width=True) == minted.url
         fetched = pp.fetch(minted.url)  # no hints: the fallback width
         assert pyvips.Image.new_from_buffer(fetched.content, "").width == 200
+
+
+def test_the_srcset_command(shell: Shell, user: str, tmp_path: Path) -> None:
+    (tmp_path / "p.jpg").write_bytes(photo(700, 350))
+    image_id = shell.json("upload", str(tmp_path / "p.jpg"))[0]["imageId"]
+    done = shell.run("srcset", image_id, "--widths", "200,400", "--formats", "webp,jpeg",
+                     "--height", "100", "--fit", "cover", "--alt", "x")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    markup = done.stdout.strip()
+    assert markup.startswith('<picture><source type="image/webp"') and 'alt="x"' in markup
+    assert "w_200,h_100,c_cover" in markup and " 400w" in markup
+    made = shell.json("srcset", image_id, "--widths", "300")
+    assert [u["width"] for u in made["urls"]] == [300, 300, 300]
+    assert shell.run("srcset", image_id, "--widths", "a,b").returncode != 0
