@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,16 +62,6 @@ class SignedRequest:
         return headers
 
 
-@dataclass(frozen=True)
-class ClientHints:
-    """The request headers a signed URL may read: `Accept` (f_auto), the DPR and width hints
-    (dpr_auto, w_auto; the `Sec-CH-` header when sent, else the legacy one)."""
-
-    accept: str = ""
-    dpr: str = ""
-    width: str = ""
-
-
 async def mint_url(
     image_id: str,
     spec: TransformSpec | None,
@@ -114,25 +105,34 @@ def read_signed(
     image: str,
     *,
     accept: str = "",
-    hints: ClientHints | None = None,
+    headers: Mapping[str, str] | None = None,
     keys: UrlKeys,
     limits: ImageLimits,
     now: float,
 ) -> SignedRequest:
-    """What a fetched URL asks for, with the request's `hints` (or just `accept`) resolved
-    into its spec; Forbidden when its signature is not one of ours, or it has expired."""
+    """What a fetched URL asks for, with the request's `headers` (lower-case names; or just
+    `accept`) resolved into its spec: Accept for f_auto, the client hints for dpr_auto and
+    w_auto. Forbidden when its signature is not one of ours, or it has expired."""
     if not signing.verify_url(list(keys.keys), f"{options}/{image}", signature):
         raise _bad_signature()
-    hints = hints or ClientHints(accept=accept)
     image_id, _, ext = image.partition(".")
-    negotiated = negotiate(hints.accept) if "f_auto" in options else ""
+    given = headers if headers is not None else {"accept": accept}
+    negotiated = negotiate(given.get("accept", "")) if "f_auto" in options else ""
     # Quantised before the parse cache: its keys stay as few as the variants.
-    dpr = hinted_dpr(hints.dpr) if "dpr_auto" in options else None
-    width = hinted_width(hints.width) if "w_auto" in options else None
+    dpr = hinted_dpr(_hint(given, Hint.DPR)) if "dpr_auto" in options else None
+    width = hinted_width(_hint(given, Hint.WIDTH)) if "w_auto" in options else None
     parsed = _options(options, ext, negotiated, limits, dpr, width)
     if parsed.expires is not None and parsed.expires < now:
         raise _bad_signature()
     return SignedRequest(image_id, parsed.spec, parsed.auto_format, parsed.expires, parsed.hints)
+
+
+def _hint(headers: Mapping[str, str], hint: Hint) -> str:
+    """The hint's `Sec-CH-` header when sent, else its legacy one."""
+    for name in hint.headers:
+        if value := headers.get(name.lower()):
+            return value
+    return ""
 
 
 @lru_cache(maxsize=4096)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pixelpress.domain.spec import Hint, OutputFormat, parse_spec
 from pixelpress.usecases.signed_urls import (
-    ClientHints,
     SignedRequest,
     UrlKeys,
     mint_url,
@@ -67,9 +66,9 @@ async def test_read_signed_resolves_the_hints(world: World) -> None:
     )  # fmt: skip
     signature, options, image_id = minted.url.split("/i/", 1)[1].split("/")
     asked = read_signed(
-        signature, options, image_id, hints=ClientHints(dpr="3"), keys=KEYS,
+        signature, options, image_id, headers={"dpr": "3", "sec-ch-dpr": "1.5"}, keys=KEYS,
         limits=world.limits, now=NOW,
     )  # fmt: skip
     assert asked.spec is not None and asked.spec.resize is not None
-    assert (asked.spec.resize.width, asked.spec.resize.height) == (300, 150)
+    assert (asked.spec.resize.width, asked.spec.resize.height) == (150, 75)  # Sec-CH- wins
     assert asked.hints == (Hint.DPR,)

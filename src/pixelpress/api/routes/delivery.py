@@ -84,17 +84,11 @@ async def signed(request: Request) -> Response:
     services = services_of(request.app)
     params = request.path_params
     now = time.time()
-    given = request.headers
-    hints = signed_urls.ClientHints(
-        accept=given.get("accept", ""),
-        dpr=given.get("sec-ch-dpr") or given.get("dpr", ""),
-        width=given.get("sec-ch-width") or given.get("width", ""),
-    )
     asked = signed_urls.read_signed(
         params["signature"],
         params["options"],
         params["image"],
-        hints=hints,
+        headers=request.headers,
         keys=services.url_keys,
         limits=services.api.limits,
         now=now,
