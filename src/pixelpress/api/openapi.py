@@ -22,7 +22,7 @@ from pixelpress.api.openapi_render import render_parameters
 from pixelpress.api.ratelimit import UNLIMITED
 from pixelpress.api.routes import auth
 from pixelpress.domain.models import ImageLimits
-from pixelpress.domain.spec import OutputFormat
+from pixelpress.domain.spec import WIDTH_STEPS, OutputFormat
 
 V1 = "/api/v1"
 SIGNED = "/i/{signature}/{options}/{image}"
@@ -84,6 +84,7 @@ EXTRA: dict[tuple[str, str], dict[int, str]] = {
     },
     ("post", f"{V1}/images/{{image_id}}/transform"): {422: STATUS_TEXT[422]},
     ("post", f"{V1}/images/{{image_id}}/urls"): {422: STATUS_TEXT[422]},
+    ("post", f"{V1}/images/{{image_id}}/srcset"): {422: STATUS_TEXT[422]},
     ("get", f"{V1}/images/{{image_id}}/render"): {422: STATUS_TEXT[422]},
     ("post", f"{V1}/notifications/send"): {404: "No such user, or no such image of theirs."},
     ("patch", f"{V1}/admin/users/{{user_id}}"): {
@@ -156,6 +157,24 @@ IF_NONE_MATCH = {
     "description": "An ETag from an earlier answer: 304 while it is still the current one.",
 }
 
+HINT_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": text,
+    }
+    for name, text in [
+        ("Sec-CH-DPR", "The device pixel ratio, read by dpr_auto (clamped to 1..4, rounded "
+         "up to a multiple of 0.5)."),
+        ("DPR", "The legacy name of Sec-CH-DPR (read when that is absent)."),
+        ("Sec-CH-Width", "The image's width in physical pixels, read by w_auto (rounded up to "
+         f"one of {', '.join(map(str, WIDTH_STEPS))})."),
+        ("Width", "The legacy name of Sec-CH-Width (read when that is absent)."),
+    ]
+]  # fmt: skip
+
 
 def _signed_route() -> dict[str, Any]:
     text = {"type": "string", "minLength": 1}
@@ -166,8 +185,10 @@ def _signed_route() -> dict[str, Any]:
             "operationId": "signed_image",
             "description": "Minted by POST /images/{image_id}/urls; needs no credentials. "
             "`options` is a comma-separated list (w_400, h_300, c_cover, g_auto, r_90, fl_h, "
-            "e_grayscale, q_80, f_webp, f_auto, exp_<unix time>, ...; `_` for none), signed "
-            "with the image id. Cached renders answer from the variant cache.",
+            "e_grayscale, q_80, f_webp, f_auto, dpr_2, dpr_auto, w_auto[:fallback], "
+            "exp_<unix time>, ...; `_` for none), signed with the image id. Cached renders "
+            "answer from the variant cache. dpr_auto and w_auto read the client hints below; "
+            "such answers carry `Accept-CH` and a `Vary` naming the hint headers.",
             "parameters": [
                 {"name": "signature", "in": "path", "required": True, "schema": text},
                 {"name": "options", "in": "path", "required": True, "schema": text},
@@ -179,6 +200,7 @@ def _signed_route() -> dict[str, Any]:
                     "description": "The image id, optionally with an extension (.webp).",
                 },
                 IF_NONE_MATCH,
+                *HINT_HEADERS,
             ],
             "responses": {"200": IMAGE_BYTES, "304": NOT_MODIFIED},
         }

@@ -163,6 +163,27 @@ class SignedUrl(Model):
     expires_at: int | None = None
 
 
+class SrcsetUrl(Model):
+    """One candidate of a responsive set: its format, output size and signed URL."""
+
+    format: str
+    width: int
+    height: int
+    url: str
+
+
+class Srcset(Model):
+    """A responsive set: the signed URLs, a `srcset` string per format, the `sizes`, and
+    ready markup (`img`: `<img srcset sizes>` in the fallback format; `picture`)."""
+
+    urls: list[SrcsetUrl]
+    srcset: dict[str, str]
+    sizes: str
+    img: str
+    picture: str
+    expires_at: int | None = None
+
+
 class Rendered(Model):
     """An image rendered on the fly, with its media type and strong ETag."""
 

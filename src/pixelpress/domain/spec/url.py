@@ -20,6 +20,10 @@ Options are comma-separated `key_value` pairs, in any order:
     q_80                  quality 1..100
     f_webp                format jpeg|png|webp|avif|gif, or f_auto: the best the client's
                           Accept header takes (AVIF, then WebP, else JPEG)
+    dpr_2                 device pixel ratio 1..4 (decimals allowed): multiplies w_ and h_
+                          (`domain.spec.responsive`); dpr_auto: from the client's DPR hint
+    w_auto  w_auto:800    the width from the client's width hint, rounded up to a step; without
+                          a hint the fallback (or 1024), an ordinary width
     exp_1767225600        the URL stops working at this unix time (covered by the signature)
     _                     no option at all (the original, re-encoded upright and stripped)
 
@@ -37,7 +41,15 @@ from dataclasses import dataclass
 from pixelpress.domain.errors import InvalidInput, Unprocessable
 from pixelpress.domain.limits import ImageLimits
 from pixelpress.domain.spec.query import parse_query
+from pixelpress.domain.spec.responsive import (
+    DEFAULT_AUTO_WIDTH,
+    MAX_DPR,
+    MIN_DPR,
+    Hint,
+    apply_dpr,
+)
 from pixelpress.domain.spec.types import OutputFormat, TransformSpec
+from pixelpress.domain.spec.values import nonsense, read_float, read_int
 
 FLAGS = {"h": "mirror", "v": "flip"}
 EFFECTS = ("grayscale", "sepia", "sharpen", "blur")
@@ -61,6 +73,8 @@ class UrlOptions:
     """None when there is nothing to do but serve the original's upright, stripped rendition."""
     auto_format: bool
     expires: int | None
+    hints: tuple[Hint, ...] = ()
+    """The client hints this URL reads (`dpr_auto`, `w_auto`), whatever the request sent."""
 
 
 def _bad(message: str) -> InvalidInput:
@@ -73,17 +87,36 @@ def parse_options(
     ext: str | None = None,
     accept: str = "",
     limits: ImageLimits | None = None,
+    dpr: float | None = None,
+    width: int | None = None,
 ) -> UrlOptions:
+    """`dpr` and `width`: the client's hints, as `hinted_dpr` and `hinted_width` give them
+    (read only by `dpr_auto` and `w_auto`)."""
     params: dict[str, str] = {}
     auto = False
     expires: int | None = None
+    edge = (limits or ImageLimits()).max_edge
+    factor: float | None = None  # the dpr, once known
+    auto_dpr = False
+    auto_width: int | None = None  # the fallback of w_auto
     for part in [] if text in ("", "_") else text.split(","):
         key, sep, value = part.partition("_")
         if not sep or not key or not value:
             raise _bad(f"Option '{part}' is not of the form key_value.")
         if key == "g" and value in ("center", "centre"):
             continue  # the default, said aloud: changes nothing (and needs no resize)
-        if key in SIMPLE:
+        if key == "w" and value.partition(":")[0] == "auto":
+            fallback = value.partition(":")[2]
+            auto_width = (
+                read_int(fallback, "width", lo=1, hi=edge, text_ok=True)
+                if fallback
+                else DEFAULT_AUTO_WIDTH
+            )
+        elif key == "dpr":
+            auto_dpr = value == "auto"
+            if not auto_dpr:
+                factor = read_float(value, "dpr", lo=MIN_DPR, hi=MAX_DPR, text_ok=True)
+        elif key in SIMPLE:
             params[SIMPLE[key]] = value
         elif key == "wt":
             params["watermarkText"] = _text_of(value)
@@ -112,13 +145,24 @@ def parse_options(
         auto = False
     if auto:
         params["format"] = negotiate(accept)
+    hints = (Hint.DPR,) * auto_dpr + (Hint.WIDTH,) * (auto_width is not None)
+    if auto_width is not None:
+        params["width"] = str(width or auto_width)
+    if auto_dpr:
+        factor = dpr or 1.0
     if not params:
+        if factor is not None:
+            raise nonsense("dpr", "'dpr' needs a width or a height.")
         return UrlOptions(None, auto, expires)
     spec = parse_query(params, limits=limits) if limits else parse_query(params)
+    if factor is not None:
+        # A hinted width is in physical pixels already: the dpr leaves it alone.
+        hinted = auto_width is not None and width is not None
+        spec = apply_dpr(spec, factor, max_edge=edge, field="dpr", width=not hinted)
     if "watermarkImage" in params:
         # By id, as minting resolved it; the signature vouches for it.
         spec = spec.with_watermark_image(params["watermarkImage"])
-    return UrlOptions(spec, auto, expires)
+    return UrlOptions(spec, auto, expires, hints)
 
 
 def _text_of(value: str) -> str:
@@ -138,18 +182,27 @@ def negotiate(accept: str) -> str:
 
 
 def to_options(
-    spec: Mapping[str, object] | None, *, auto: bool = False, expires: int | None = None
+    spec: Mapping[str, object] | None,
+    *,
+    auto: bool = False,
+    expires: int | None = None,
+    auto_dpr: bool = False,
+    auto_width: bool = False,
 ) -> str:
-    """The options segment for a canonical spec (as `TransformSpec.canonical()` gives it)."""
+    """The options segment for a canonical spec (as `TransformSpec.canonical()` gives it).
+    `auto_width`: `w_auto`, the spec's width (if any) as its fallback; `auto_dpr`: `dpr_auto`."""
     parts: list[str] = []
     canonical = dict(spec or {})
     crop = canonical.get("crop")
     if isinstance(crop, dict):
         parts.append(f"cr_{crop['x']}:{crop['y']}:{crop['width']}:{crop['height']}")
     resize = canonical.get("resize")
+    if auto_width:
+        fallback = resize.get("width") if isinstance(resize, dict) else None
+        parts.append("w_auto" if fallback is None else f"w_auto:{fallback}")
+    elif isinstance(resize, dict) and "width" in resize:
+        parts.append(f"w_{resize['width']}")
     if isinstance(resize, dict):
-        if "width" in resize:
-            parts.append(f"w_{resize['width']}")
         if "height" in resize:
             parts.append(f"h_{resize['height']}")
         if "fit" in resize:
@@ -175,6 +228,12 @@ def to_options(
         parts += [f"wt_{text}", f"wp_{mark['position']}", f"wo_{mark['opacity']}"]
     elif isinstance(mark, dict):
         parts += [f"wi_{mark['image']}", f"wp_{mark['position']}", f"wo_{mark['opacity']}"]
+    if auto_dpr:
+        if not isinstance(resize, dict) and not auto_width:
+            raise Unprocessable(
+                "dpr_auto needs a width or a height.", code="invalid_options", field="dpr"
+            )
+        parts.append("dpr_auto")
     if "quality" in canonical:
         parts.append(f"q_{canonical['quality']}")
     if auto:
