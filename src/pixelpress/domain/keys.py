@@ -41,6 +41,18 @@ def card_key(image_id: str) -> str:
     return f"{image_prefix(image_id)}card"
 
 
+def faces_key(image_id: str, content_hash: str) -> str:
+    """The cached faces found in an image's bytes (see `usecases.faces`): named by the bytes
+    too, so a detection of replaced bytes, finishing late, is never read back."""
+    return f"{image_prefix(image_id)}faces/{content_hash}"
+
+
+def faces_lock_key(image_id: str, content_hash: str) -> str:
+    """Held while one process searches an image's bytes for faces, so that others wait for
+    its result rather than search them again."""
+    return f"{image_prefix(image_id)}finding-faces/{content_hash}"
+
+
 def render_lock_key(image_id: str, spec_hash: str) -> str:
     """Held while one process renders a variant, so that others wait for it (across processes
     on Redis)."""

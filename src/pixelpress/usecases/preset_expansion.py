@@ -8,12 +8,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pixelpress.domain.errors import Forbidden, NotFound
+from pixelpress.domain.errors import Forbidden, NotFound, Unprocessable
 from pixelpress.domain.keys import preset_key
 from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.presets import NAME_RULE
 from pixelpress.domain.spec import TransformSpec, negotiate, parse_options, plan, to_options
-from pixelpress.domain.spec.url import expand_presets, option_params, preset_names
+from pixelpress.domain.spec.url import expand_presets, preset_names, read_options
 from pixelpress.ports import Cache, Database
 from pixelpress.usecases.access import IMAGE_NOT_FOUND, visible_image
 from pixelpress.usecases.delivery import Deliverer
@@ -158,17 +158,18 @@ async def preset_spec(
     db: Database,
     cache: Cache,
     limits: ImageLimits,
-    auto: bool = False,
-    expires: int | None = None,
-) -> tuple[str, Settled]:
-    """Preset `name` with `overrides` on top, for `user`'s image: the options that say so
-    (`t_name,...`, as a minted URL carries them) and the spec they give, checked."""
+) -> Settled:
+    """Preset `name` with `overrides` on top, for `user`'s image: the spec they give, checked
+    (as a job needs it)."""
     overrides = await settle_spec(image_id, overrides, user=user, db=db, limits=limits)
-    own = to_options(overrides.canonical() if overrides else None, auto=auto, expires=expires)
-    options = f"t_{name}" + ("" if own == "_" else f",{own}")
-    return options, await settle_options(
-        image_id, options, user=user, db=db, cache=cache, limits=limits
-    )
+    own = to_options(overrides.canonical() if overrides else None)
+    options = with_preset(name, own)
+    return await settle_options(image_id, options, user=user, db=db, cache=cache, limits=limits)
+
+
+def with_preset(name: str, own: str) -> str:
+    """Options naming preset `name` first, then `own` (which override it)."""
+    return f"t_{name}" + ("" if own == "_" else f",{own}")
 
 
 async def render_params(
@@ -186,10 +187,17 @@ async def render_params(
     async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
     expanded = await expand(image.owner_id, ",".join(f"t_{n}" for n in names), db=db, cache=cache)
-    params, auto, _ = option_params(expanded.options)
-    if auto:
+    read = read_options(expanded.options, ImageLimits().max_edge)
+    if read.factor is not None or read.auto_dpr or read.auto_width is not None:
+        raise Unprocessable(
+            "dpr_ and w_auto are for URLs: the owner's render takes width and height.",
+            code="invalid_options",
+            field="preset",
+        )
+    params = read.params
+    if read.auto:
         params["format"] = negotiate(accept)
-    return params, expanded.presets, auto
+    return params, expanded.presets, read.auto
 
 
 def preset_watermark(spec: TransformSpec, given: Mapping[str, str]) -> TransformSpec:

@@ -42,7 +42,7 @@ async def define(
 async def read(world: World, url: str, d: Deliverer | None = None) -> SignedRequest:
     signature, options, image = url.split("/i/", 1)[1].split("/")
     return await read_url(
-        signature, options, image, accept="", keys=KEYS, limits=world.limits, now=NOW,
+        signature, options, image, headers={}, keys=KEYS, limits=world.limits, now=NOW,
         d=d or world.deliverer(),
     )  # fmt: skip
 
@@ -163,7 +163,7 @@ async def test_jobs_made_through_a_preset_are_purged_with_it(world: World) -> No
     image = await world.image(alice, 800, 600)
     await world.work()
     await define(world, alice)
-    _, settled = await preset_spec(
+    settled = await preset_spec(
         image.id, "thumb", parse_spec({"quality": 50}), user=alice, db=world.db,
         cache=world.cache, limits=world.limits,
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
-from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
+from pixelpress.domain.spec import Hint, TransformSpec, parse_query, parse_spec
 from pixelpress.ports import Cache, Database
 from pixelpress.usecases import delivery, preset_expansion, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
@@ -44,7 +45,7 @@ async def _serve(
     deliverer: delivery.Deliverer,
     *,
     cache_control: str,
-    vary: bool,
+    varies: Mapping[str, str] | None = None,
     viewer: User | None = None,
 ) -> Response:
     etags = frozenset(t.strip() for t in request.headers.get("if-none-match", "").split(","))
@@ -64,8 +65,7 @@ async def _serve(
     }
     if found.flattened:
         headers["X-Pixelpress-Animation"] = "flattened"
-    if vary:
-        headers["Vary"] = "Accept"
+    headers.update(varies or {})  # Vary (and Accept-CH) of a signed URL reading the request
     if served.not_modified:
         return Response(status_code=304, headers=headers)
     if served.body is None and found.data is not None:  # small or just rendered: from memory
@@ -98,7 +98,7 @@ async def signed(request: Request) -> Response:
         params["signature"],
         params["options"],
         params["image"],
-        accept=request.headers.get("accept", ""),
+        headers=request.headers,
         keys=services.url_keys,
         limits=services.api.limits,
         now=now,
@@ -117,7 +117,7 @@ async def signed(request: Request) -> Response:
         request,
         deliverer,
         cache_control=cache_control,
-        vary=asked.auto_format,
+        varies=asked.headers(),
     )
 
 
@@ -129,6 +129,13 @@ class MintIn(Strict):
         description="A preset the URL names (`t_{preset}`); `transformations` override it.",
     )
     autoFormat: bool = False
+    autoDpr: bool = Field(
+        default=False, description="dpr_auto: the resize's edges times the client's DPR hint."
+    )
+    autoWidth: bool = Field(
+        default=False,
+        description="w_auto: the width from the client's width hint (the resize's as fallback).",
+    )
     expiresIn: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)
 
 
@@ -177,6 +184,7 @@ async def mint_url(image_id: str, body: MintIn, m: Minter) -> MintOut:
         keys=m.keys,
         base_url=m.base_url,
         auto_format=body.autoFormat,
+        hints=(Hint.DPR,) * body.autoDpr + (Hint.WIDTH,) * body.autoWidth,
         expires_in=body.expiresIn,
         now=time.time(),
         preset=body.preset,
@@ -236,7 +244,7 @@ async def render(
         request,
         deliverer,
         cache_control="private, max-age=3600",
-        vary=vary,
+        varies={"Vary": "Accept"} if vary else None,
         viewer=user,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Body, Query, Request, Response
@@ -15,6 +16,7 @@ from pixelpress.api.deps import (
     Config,
     CurrentUser,
     Db,
+    Deliverer,
     ImageListing,
     Jobs,
     Links,
@@ -182,24 +184,27 @@ async def transform(
     jobs: Jobs,
     clock: ClockDep,
     config: Config,
-    cache: CacheDep,
+    deliverer: Deliverer,
     payload: dict[str, Any] = Body(),
     dry_run: Annotated[QueryBool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
     """Queues a rendering of the spec in the body. `"preset": "thumb"` starts from a preset
     (yours, else a global one); the body's other operations override its options."""
     limits = config.limits
-    spec, presets = await _job_spec(image_id, payload, user, db, cache, limits)
+    spec, presets = await _job_spec(image_id, payload, user, db, deliverer.cache, limits)
     if dry_run:
-        found = await transforms.dry_run(image_id, spec, user=user, db=db, limits=limits)
-        return JSONResponse(
-            {
-                "width": found.width,
-                "height": found.height,
-                "format": found.format,
-                "cached": found.cached,
-            }
+        found = await transforms.dry_run(
+            image_id, spec, user=user, db=db, limits=limits, faces=deliverer.faces
         )
+        answer: dict[str, Any] = {
+            "width": found.width,
+            "height": found.height,
+            "format": found.format,
+            "cached": found.cached,
+        }
+        if found.faces is not None:
+            answer["faces"] = [asdict(box) for box in found.faces]
+        return JSONResponse(answer)
     queued = await transforms.request_transform(
         image_id,
         spec,
@@ -240,7 +245,7 @@ async def _job_spec(
     if not isinstance(preset, str):
         raise InvalidInput("preset takes a preset's name.", field="preset")
     overrides = parse_spec(payload, limits=limits) if payload else None
-    _, settled = await preset_expansion.preset_spec(
+    settled = await preset_expansion.preset_spec(
         image_id, preset, overrides, user=user, db=db, cache=cache, limits=limits
     )
     if settled.spec is None:
