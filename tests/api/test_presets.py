@@ -198,3 +198,24 @@ async def test_a_preset_saying_f_auto_picks_the_format_from_accept(
     assert png.headers["content-type"] == "image/png" and "vary" not in png.headers
     public = await client.get(f"/i/-/t_auto/{image_id}", headers={"Accept": "image/avif"})
     assert (public.headers["content-type"], public.headers["vary"]) == ("image/avif", "Accept")
+
+
+async def test_a_preset_with_a_dpr_serves_urls_and_is_refused_by_the_render(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await register(client)
+    image_id = (await upload(client, headers, photo(800, 600))).json()["imageId"]
+    for name, options in (("fixed", "w_200,dpr_2"), ("retina", "w_200,dpr_auto")):
+        body = {"name": name, "options": options, "public": True}
+        made = await client.post("/api/v1/presets", json=body, headers=headers)
+        assert made.status_code == 201, made.text
+    listed = (await client.get("/api/v1/presets", headers=headers)).json()["items"]
+    assert [p["options"] for p in listed] == ["w_400", "w_200,dpr_auto"]  # a number is applied
+    hinted = await client.get(f"/i/-/t_retina/{image_id}", headers={"Sec-CH-DPR": "2"})
+    assert size_of(hinted) == (400, 300)
+    assert "Sec-CH-DPR" in hinted.headers["vary"]
+    assert size_of(await client.get(f"/i/-/t_retina/{image_id}")) == (200, 150)
+    render = f"/api/v1/images/{image_id}/render?preset=retina"
+    assert_error(await client.get(render, headers=headers), 422, "invalid_options")
+    assert size_of(await client.get(f"/api/v1/images/{image_id}/render?preset=fixed",
+                                    headers=headers)) == (400, 300)  # fmt: skip

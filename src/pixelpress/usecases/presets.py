@@ -15,7 +15,7 @@ from pixelpress.domain.errors import Conflict, Forbidden, InvalidInput, Unproces
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.models import ImageLimits, Role, User, Variant
 from pixelpress.domain.presets import Preset, check_name
-from pixelpress.domain.spec import TransformSpec, parse_options, parse_spec, to_options
+from pixelpress.domain.spec import Hint, TransformSpec, parse_options, parse_spec, to_options
 from pixelpress.domain.spec.url import preset_names
 from pixelpress.ports import Cache, Clock, Database, ObjectStorage, UnitOfWork
 from pixelpress.usecases.access import may_see
@@ -68,6 +68,7 @@ async def _canonical(uow: UnitOfWork, given: PresetInput, user: User, limits: Im
             field="options",
         )
     auto = False
+    hints: tuple[Hint, ...] = ()  # dpr_auto and w_auto stay as they are: hints size them
     try:
         spec: TransformSpec | None
         if given.options is not None:
@@ -78,7 +79,7 @@ async def _canonical(uow: UnitOfWork, given: PresetInput, user: User, limits: Im
                     field="options",
                 )
             parsed = parse_options(given.options, limits=limits)
-            spec, auto = parsed.spec, parsed.auto_format
+            spec, auto, hints = parsed.spec, parsed.auto_format, parsed.hints
         else:
             spec = parse_spec(given.transformations, limits=limits)
     except InvalidInput as exc:
@@ -87,7 +88,12 @@ async def _canonical(uow: UnitOfWork, given: PresetInput, user: User, limits: Im
         raise Unprocessable("A preset must do something.", code="invalid_options", field="options")
     if spec is not None:
         spec = await _settled_watermark(uow, spec, user)
-    return to_options(spec.canonical() if spec else None, auto=auto)
+    return to_options(
+        spec.canonical() if spec else None,
+        auto=auto,
+        auto_dpr=Hint.DPR in hints,
+        auto_width=Hint.WIDTH in hints,
+    )
 
 
 async def _settled_watermark(uow: UnitOfWork, spec: TransformSpec, user: User) -> TransformSpec:
