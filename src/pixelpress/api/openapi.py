@@ -86,6 +86,12 @@ EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("post", f"{V1}/images/{{image_id}}/urls"): {422: STATUS_TEXT[422]},
     ("post", f"{V1}/images/{{image_id}}/srcset"): {422: STATUS_TEXT[422]},
     ("get", f"{V1}/images/{{image_id}}/render"): {422: STATUS_TEXT[422]},
+    ("post", f"{V1}/presets"): {
+        403: "Only admins define global presets.",
+        409: "You (or the global scope) have a preset of that name.",
+        422: "The options make no sense (or name a preset, or an expiry).",
+    },
+    ("put", f"{V1}/presets/{{name}}"): {422: "The options make no sense."},
     ("post", f"{V1}/notifications/send"): {404: "No such user, or no such image of theirs."},
     ("patch", f"{V1}/admin/users/{{user_id}}"): {
         409: "Admins cannot demote or disable themselves."
@@ -186,9 +192,13 @@ def _signed_route() -> dict[str, Any]:
             "description": "Minted by POST /images/{image_id}/urls; needs no credentials. "
             "`options` is a comma-separated list (w_400, h_300, c_cover, g_auto, r_90, fl_h, "
             "e_grayscale, q_80, f_webp, f_auto, dpr_2, dpr_auto, w_auto[:fallback], "
-            "exp_<unix time>, ...; `_` for none), signed with the image id. Cached renders "
-            "answer from the variant cache. dpr_auto and w_auto read the client hints below; "
-            "such answers carry `Accept-CH` and a `Vary` naming the hint headers.",
+            "exp_<unix time>, t_<preset>, ...; `_` for none), signed with the image id. Cached "
+            "renders answer from the variant cache. dpr_auto and w_auto read the client hints "
+            "below; such answers carry `Accept-CH` and a `Vary` naming the hint headers. "
+            "`t_thumb` names a preset of the image's owner (else a global one), expanded first: "
+            "the URL's other options override it. Signature `-`: no signature, for URLs whose "
+            "options are public presets only (and f_auto), such as "
+            "`/i/-/t_thumb/{imageId}.webp`; else 403 preset_not_public.",
             "parameters": [
                 {"name": "signature", "in": "path", "required": True, "schema": text},
                 {"name": "options", "in": "path", "required": True, "schema": text},

@@ -242,11 +242,13 @@ class ImageEndpoints(Endpoints):
         auto_dpr: bool = False,
         auto_width: bool = False,
         expires_in: int | None = None,
+        preset: str | None = None,
     ) -> Program[SignedUrl]:
         """A signed `/i/` URL for one of your images, for browsers and CDNs (no credentials).
         `auto_format`: the best format each browser takes; `auto_dpr`, `auto_width`: the size
-        from the browser's client hints (`dpr_auto`, `w_auto`); `expires_in`: seconds it works."""
-        body: dict[str, Any] = {"autoFormat": auto_format}
+        from the browser's client hints (`dpr_auto`, `w_auto`); `expires_in`: seconds it works;
+        `preset`: a preset the URL names, `transformations` overriding it."""
+        body: dict[str, Any] = {"autoFormat": auto_format, "preset": preset}
         if auto_dpr:
             body["autoDpr"] = True
         if auto_width:

@@ -184,6 +184,24 @@ class Srcset(Model):
     expires_at: int | None = None
 
 
+class Preset(Model):
+    """A named transformation, used as `t_{name}` in URLs (see `create_preset`)."""
+
+    name: str
+    options: str
+    transformations: dict[str, Any] | None = None
+    auto_format: bool = False
+    spec_hash: str | None = None
+    public: bool = False
+    is_global: bool = Field(default=False, validation_alias="global")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Presets(Model):
+    items: list[Preset]
+
+
 class Rendered(Model):
     """An image rendered on the fly, with its media type and strong ETag."""
 

@@ -62,3 +62,9 @@ def render_lock_key(image_id: str, spec_hash: str) -> str:
 def block_logged_key(bucket: str, caller: str) -> str:
     """Set when a rate-limit block was logged, so that it is logged once a window."""
     return f"ratelimit-logged:{bucket}:{caller}"
+
+
+def preset_key(owner_id: str | None, name: str) -> str:
+    """The cached lookup of an owner's preset by name (`owner_id` None: the global one), or
+    the mark that there is none."""
+    return f"presets/{owner_id or '*'}/{name}"

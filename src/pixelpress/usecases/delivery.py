@@ -41,6 +41,8 @@ class Deliverer:
     wait_seconds: float = 60
     faces: FaceFinder | None = None
     """For cover crops with face gravity (without it, those are cut as `auto`)."""
+    presets: tuple[str, ...] = ()
+    """The presets the request named (set per request): what it renders is linked to them."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,8 @@ async def _render(
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         await uow.variants.save(variant)
+        if d.presets and spec.hash != rendition_hash(image):  # that one is Pixelpress's own
+            await uow.presets.link(d.presets, image.id, spec.hash)
         await d.records.remember(image.id, found)
         await uow.commit()
     return found

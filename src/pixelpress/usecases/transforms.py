@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Conflict, NotFound, Unavailable, Unprocessable
@@ -24,6 +24,7 @@ from pixelpress.domain.spec import TransformSpec, plan
 from pixelpress.ports import Clock, Database, ObjectStorage, TaskQueue, UnitOfWork
 from pixelpress.usecases.access import may_see, visible_image
 from pixelpress.usecases.faces import FaceFinder
+from pixelpress.usecases.renditions import rendition_hash
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +132,14 @@ async def request_transform(
     queue: TaskQueue,
     clock: Clock,
     limits: ImageLimits,
+    presets: Sequence[str] = (),
 ) -> Queued:
+    """`presets`: those the spec came from (what it makes is purged when they change)."""
     async with db.unit_of_work() as uow:
         image = await visible_image(uow, image_id, user)
         queued = await queue_variant(uow, image, spec, user=user, clock=clock, limits=limits)
+        if queued.variant.spec_hash != rendition_hash(image):  # that one is Pixelpress's own
+            await uow.presets.link(presets, image.id, queued.variant.spec_hash)
         await uow.commit()
     if queued.job is not None and queued.job.status is JobStatus.QUEUED:
         await publish_after_commit(queue, queued.job.id, key=queued.job.image_id)

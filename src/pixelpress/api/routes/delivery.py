@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
-from pixelpress.api.deps import BaseUrl, Config, CurrentUser, Db, Deliverer, UrlKeysDep, services_of
+from pixelpress.api.deps import (
+    BaseUrl,
+    CacheDep,
+    Config,
+    CurrentUser,
+    Db,
+    Deliverer,
+    UrlKeysDep,
+    services_of,
+)
 from pixelpress.api.ratelimit import Spender
 from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.spec import Hint, TransformSpec, parse_query, parse_spec
-from pixelpress.ports import Database
-from pixelpress.usecases import delivery, signed_urls, transforms
+from pixelpress.ports import Cache, Database
+from pixelpress.usecases import delivery, preset_expansion, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
 from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRESET_CACHE_CONTROL = "public, max-age=3600"
 
 
 async def _serve(
@@ -84,7 +94,7 @@ async def signed(request: Request) -> Response:
     services = services_of(request.app)
     params = request.path_params
     now = time.time()
-    asked = signed_urls.read_signed(
+    asked = await signed_urls.read_url(
         params["signature"],
         params["options"],
         params["image"],
@@ -92,15 +102,20 @@ async def signed(request: Request) -> Response:
         keys=services.url_keys,
         limits=services.api.limits,
         now=now,
+        d=services.deliverer,
     )
     cache_control = IMMUTABLE
     if asked.expires is not None:
         cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
+    deliverer = services.deliverer
+    if asked.presets:  # the same URL gives another image once a preset is edited
+        cache_control = PRESET_CACHE_CONTROL
+        deliverer = replace(deliverer, presets=asked.presets)
     return await _serve(
         asked.image_id,
         asked.spec,
         request,
-        services.deliverer,
+        deliverer,
         cache_control=cache_control,
         varies=asked.headers(),
     )
@@ -108,6 +123,11 @@ async def signed(request: Request) -> Response:
 
 class MintIn(Strict):
     transformations: dict[str, Any] | None = None
+    preset: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A preset the URL names (`t_{preset}`); `transformations` override it.",
+    )
     autoFormat: bool = False
     autoDpr: bool = Field(
         default=False, description="dpr_auto: the resize's edges times the client's DPR hint."
@@ -134,12 +154,19 @@ class Minter:
     keys: UrlKeys
     limits: ImageLimits
     base_url: str
+    cache: Cache
+    """Where presets are looked up."""
 
 
 async def minter(
-    user: CurrentUser, db: Db, keys: UrlKeysDep, config: Config, base_url: BaseUrl
+    user: CurrentUser,
+    db: Db,
+    keys: UrlKeysDep,
+    config: Config,
+    base_url: BaseUrl,
+    cache: CacheDep,
 ) -> Minter:
-    return Minter(user, db, keys, config.limits, base_url)
+    return Minter(user, db, keys, config.limits, base_url, cache)
 
 
 MinterDep = Annotated[Minter, Depends(minter)]
@@ -160,6 +187,8 @@ async def mint_url(image_id: str, body: MintIn, m: Minter) -> MintOut:
         hints=(Hint.DPR,) * body.autoDpr + (Hint.WIDTH,) * body.autoWidth,
         expires_in=body.expiresIn,
         now=time.time(),
+        preset=body.preset,
+        cache=m.cache,
     )
     return MintOut(url=minted.url, options=minted.options, expiresAt=minted.expires_at)
 
@@ -178,11 +207,35 @@ async def render(
     db: Db,
     deliverer: Deliverer,
     config: Config,
+    preset: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Presets (comma-separated) to start from; the other parameters "
+            "override them.",
+        ),
+    ] = None,
 ) -> Response:
     """The owner's on-the-fly render with the flat query parameters (width, height, fit, …)."""
-    params = dict(request.query_params)
+    params = {k: v for k, v in request.query_params.items() if k != "preset"}
+    vary = False
+    if preset:
+        named, ids, auto = await preset_expansion.render_params(
+            image_id,
+            preset.split(","),
+            user=user,
+            db=db,
+            cache=deliverer.cache,
+            accept=request.headers.get("accept", ""),
+        )
+        vary = auto and "format" not in params
+        params = named | params
+        deliverer = replace(deliverer, presets=ids)
     limits = config.limits
     spec = parse_query(params, limits=limits) if params else None
+    if spec is not None and spec.watermark_ref is not None and preset:
+        # A preset's watermark image was checked when it was defined, and is named by id.
+        spec = preset_expansion.preset_watermark(spec, request.query_params)
     if spec is not None and spec.watermark_ref is not None:
         spec = await transforms.settle_spec(image_id, spec, user=user, db=db, limits=limits)
     return await _serve(
@@ -191,6 +244,7 @@ async def render(
         request,
         deliverer,
         cache_control="private, max-age=3600",
+        varies={"Vary": "Accept"} if vary else None,
         viewer=user,
     )
 

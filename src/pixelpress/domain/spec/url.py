@@ -25,6 +25,8 @@ Options are comma-separated `key_value` pairs, in any order:
     w_auto  w_auto:800    the width from the client's width hint, rounded up to a step; without
                           a hint the fallback (or 1024), an ordinary width
     exp_1767225600        the URL stops working at this unix time (covered by the signature)
+    t_thumb               a named preset (`domain.presets`): its options come first, and the
+                          URL's own options override them (`expand_presets`)
     _                     no option at all (the original, re-encoded upright and stripped)
 
 They map onto the flat query parameters of `domain.spec`, so a URL and the equivalent JSON
@@ -36,7 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pixelpress.domain.errors import InvalidInput, Unprocessable
 from pixelpress.domain.limits import ImageLimits
@@ -92,54 +94,10 @@ def parse_options(
 ) -> UrlOptions:
     """`dpr` and `width`: the client's hints, as `hinted_dpr` and `hinted_width` give them
     (read only by `dpr_auto` and `w_auto`)."""
-    params: dict[str, str] = {}
-    auto = False
-    expires: int | None = None
     edge = (limits or ImageLimits()).max_edge
-    factor: float | None = None  # the dpr, once known
-    auto_dpr = False
-    auto_width: int | None = None  # the fallback of w_auto
-    for part in [] if text in ("", "_") else text.split(","):
-        key, sep, value = part.partition("_")
-        if not sep or not key or not value:
-            raise _bad(f"Option '{part}' is not of the form key_value.")
-        if key == "g" and value in ("center", "centre"):
-            continue  # the default, said aloud: changes nothing (and needs no resize)
-        if key == "w" and value.partition(":")[0] == "auto":
-            fallback = value.partition(":")[2]
-            auto_width = (
-                read_int(fallback, "width", lo=1, hi=edge, text_ok=True)
-                if fallback
-                else DEFAULT_AUTO_WIDTH
-            )
-        elif key == "dpr":
-            auto_dpr = value == "auto"
-            if not auto_dpr:
-                factor = read_float(value, "dpr", lo=MIN_DPR, hi=MAX_DPR, text_ok=True)
-        elif key in SIMPLE:
-            params[SIMPLE[key]] = value
-        elif key == "wt":
-            params["watermarkText"] = _text_of(value)
-        elif key == "fl":
-            if value not in FLAGS:
-                raise _bad(f"Unknown flag 'fl_{value}'; use fl_h or fl_v.")
-            params[FLAGS[value]] = "true"
-        elif key == "e":
-            name, _, arg = value.partition(":")
-            if name not in EFFECTS:
-                raise _bad(f"Unknown effect 'e_{name}'; use: {', '.join(EFFECTS)}.")
-            params[name] = arg if name == "blur" and arg else "true"
-        elif key == "f":
-            if value == "auto":
-                auto = True
-            else:
-                params["format"] = value
-        elif key == "exp":
-            if not (value.isascii() and value.isdigit()):  # "¹" is a digit to isdigit()
-                raise _bad("exp_ takes a unix time.")
-            expires = int(value)
-        else:
-            raise _bad(f"Unknown option '{key}_'.")
+    read = read_options(text, edge)
+    params, auto, expires, factor = read.params, read.auto, read.expires, read.factor
+    auto_dpr, auto_width = read.auto_dpr, read.auto_width
     if ext:
         params["format"] = ext
         auto = False
@@ -163,6 +121,90 @@ def parse_options(
         # By id, as minting resolved it; the signature vouches for it.
         spec = spec.with_watermark_image(params["watermarkImage"])
     return UrlOptions(spec, auto, expires, hints)
+
+
+@dataclass
+class ReadOptions:
+    """The options as flat query parameters (later options override earlier ones) and what
+    else they say."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    auto: bool = False
+    """f_auto."""
+    expires: int | None = None
+    factor: float | None = None
+    """The dpr, when given as a number."""
+    auto_dpr: bool = False
+    auto_width: int | None = None
+    """The fallback of w_auto."""
+
+
+def read_options(text: str, edge: int) -> ReadOptions:
+    read = ReadOptions()
+    params = read.params
+    for part in [] if text in ("", "_") else text.split(","):
+        key, sep, value = part.partition("_")
+        if not sep or not key or not value:
+            raise _bad(f"Option '{part}' is not of the form key_value.")
+        if key == "g" and value in ("center", "centre"):
+            params.pop("gravity", None)  # the default, said aloud (it overrides a preset's)
+            continue
+        if key == "w" and value.partition(":")[0] == "auto":
+            fallback = value.partition(":")[2]
+            read.auto_width = (
+                read_int(fallback, "width", lo=1, hi=edge, text_ok=True)
+                if fallback
+                else DEFAULT_AUTO_WIDTH
+            )
+        elif key == "dpr":
+            read.auto_dpr = value == "auto"
+            if not read.auto_dpr:
+                read.factor = read_float(value, "dpr", lo=MIN_DPR, hi=MAX_DPR, text_ok=True)
+        elif key in SIMPLE:
+            params[SIMPLE[key]] = value
+        elif key == "wt":
+            params["watermarkText"] = _text_of(value)
+        elif key == "fl":
+            if value not in FLAGS:
+                raise _bad(f"Unknown flag 'fl_{value}'; use fl_h or fl_v.")
+            params[FLAGS[value]] = "true"
+        elif key == "e":
+            name, _, arg = value.partition(":")
+            if name not in EFFECTS:
+                raise _bad(f"Unknown effect 'e_{name}'; use: {', '.join(EFFECTS)}.")
+            params[name] = arg if name == "blur" and arg else "true"
+        elif key == "f":
+            read.auto = value == "auto"
+            if not read.auto:
+                params["format"] = value
+        elif key == "exp":
+            if not (value.isascii() and value.isdigit()):  # "¹" is a digit to isdigit()
+                raise _bad("exp_ takes a unix time.")
+            read.expires = int(value)
+        elif key == PRESET:
+            raise _bad(f"Preset 't_{value}' is not known here.")
+        else:
+            raise _bad(f"Unknown option '{key}_'.")
+    return read
+
+
+PRESET = "t"
+
+
+def preset_names(text: str) -> tuple[str, ...]:
+    """The presets an options segment names (`t_thumb`), in order."""
+    if "t_" not in text:  # the common case, at the price of a substring test
+        return ()
+    return tuple(p[2:] for p in text.split(",") if p.startswith("t_"))
+
+
+def expand_presets(text: str, expansions: Mapping[str, str]) -> str:
+    """The options with their presets expanded: every preset's options first (in the order
+    named), then the others, which so override them (as imgproxy does)."""
+    parts = [] if text in ("", "_") else text.split(",")
+    named = [expansions[p[2:]] for p in parts if p.startswith("t_")]
+    own = [p for p in parts if not p.startswith("t_")]
+    return ",".join([*named, *own]) or "_"
 
 
 def _text_of(value: str) -> str:
