@@ -25,9 +25,8 @@ Options are comma-separated `key_value` pairs, in any order:
     w_auto  w_auto:800    the width from the client's width hint, rounded up to a step; without
                           a hint the fallback (or 1024), an ordinary width
     exp_1767225600        the URL stops working at this unix time (covered by the signature)
-    v_3f2a9c1e            a version (up to 32 letters and digits): it changes the URL, never the
-                          image. Minted URLs carry the image's content version, so replacing an
-                          image gives it new URLs and no cache keeps the old pixels.
+    v_3f2a9c1e            a version (up to 32 letters and digits): changes the URL, never the
+                          image (minted URLs carry the content's: see `content_version`)
     t_thumb               a named preset (`domain.presets`): its options come first, and the
                           URL's own options override them (`expand_presets`)
     _                     no option at all (the original, re-encoded upright and stripped)
