@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import memory_load
 import pyvips
 from photo import write_photo
 from procstat import RssSampler, cpu_seconds, status_kib
@@ -68,10 +69,11 @@ class Profile:
     wrk_warmup_seconds: int
     memory: int
     deadline_s: int  # any one load phase gives up after this long
+    memory_uploads: int = 6  # 35 MP uploads taken while rendering (memory_load.py)
 
 
 FULL = Profile("full", 200, 16, 4, 2000, 200, 4, 3, 2, 100, 600)
-QUICK = Profile("quick", 40, 8, 2, 300, 50, 2, 2, 1, 24, 300)
+QUICK = Profile("quick", 40, 8, 2, 300, 50, 2, 2, 1, 24, 300, 3)
 RAW_WARMUP = 4  # renders each raw pyvips process makes before its timed ones
 
 
@@ -808,6 +810,10 @@ def main() -> int:
         phases["pixelpress_memory"] = attempt(
             "Pixelpress memory (7000x5000)",
             lambda: phase_memory(tmp, large.read_bytes(), profile),
+        )
+        phases["pixelpress_memory_load"] = attempt(
+            "Pixelpress memory, rendering while taking uploads (7000x5000)",
+            lambda: memory_load.phase_memory_load(tmp, large.read_bytes(), profile),
         )
     finally:
         results["duration_s"] = round(time.time() - started, 1)
