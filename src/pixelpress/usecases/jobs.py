@@ -108,7 +108,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                 rendered = await runner.processor.render(source, spec, watermark=watermark)
                 await _store(runner, variant, rendered)
                 if variant.spec_hash == rendition_hash(image):
-                    made = await _smaller_levels(runner, image, rendered.data)
+                    made = await _smaller_levels(runner, image, variant, rendered.data)
         return await _finish(job, runner, JobStatus.PROCESSED, variant=variant, levels=made)
     except Unavailable as exc:
         # A dependency is down: try again later, unless this was the last attempt.
@@ -146,12 +146,15 @@ async def _store(runner: JobRunner, variant: Variant, rendered: Rendered) -> Non
     )
 
 
-async def _smaller_levels(runner: JobRunner, image: Image, top: bytes) -> list[Variant]:
-    """The image's smaller renditions, made from its largest (`top`, just rendered) rather
-    than from the original again, and stored: their rows are written with the job's outcome."""
+async def _smaller_levels(
+    runner: JobRunner, image: Image, top: Variant, data: bytes
+) -> list[Variant]:
+    """The image's smaller renditions, made from its largest (`top`, just rendered as `data`)
+    rather than from the original again, and stored: their rows are written with the job's
+    outcome, dated like `top` (so that no variant the owner asked for meanwhile is older)."""
     made = []
     for spec in smaller_levels(image):
-        rendered = await runner.processor.render(top, spec)
+        rendered = await runner.processor.render(data, spec)
         level = Variant(
             id=new_id(),
             image_id=image.id,
@@ -160,7 +163,7 @@ async def _smaller_levels(runner: JobRunner, image: Image, top: bytes) -> list[V
             storage_key=variant_key(image.id, spec.hash, str(rendered.format)),
             format=rendered.format,
             status=VariantStatus.PENDING,
-            created_at=runner.clock.now(),
+            created_at=top.created_at,
         )
         await _store(runner, level, rendered)
         made.append(level)

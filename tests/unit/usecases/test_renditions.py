@@ -11,8 +11,10 @@ from pixelpress.domain.keys import card_key
 from pixelpress.domain.models import Image, ImageFormat, Variant, VariantStatus
 from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases.delivery import deliver
+from pixelpress.usecases.images import find_download
 from pixelpress.usecases.records import Card
 from pixelpress.usecases.renditions import level_spec, levels_of, pick_level
+from pixelpress.usecases.transforms import request_transform
 from tests.fakes import read_fake
 from tests.unit.usecases.conftest import World
 
@@ -140,3 +142,17 @@ async def test_a_level_lost_from_storage_falls_back_to_the_original(world: World
     thumb = parse_spec({"resize": {"width": 400}})
     served = await deliver(image.id, thumb, d=world.deliverer())
     assert read_fake(served.data or b"").width == 400
+
+
+async def test_a_download_of_the_latest_variant_is_the_owners_not_a_level(world: World) -> None:
+    alice = await world.user()
+    image = await world.image(alice, 4000, 3000)
+    world.clock.advance(1)
+    await request_transform(
+        image.id, parse_spec({"rotate": 90, "format": "png"}), user=alice, db=world.db,
+        queue=world.jobs, clock=world.clock, limits=world.limits,
+    )  # fmt: skip
+    world.clock.advance(1)  # the rendition job runs after the owner asked for that
+    await world.work()
+    download = await find_download(image.id, None, user=alice, db=world.db)
+    assert download.media_type == "image/png"
