@@ -28,6 +28,7 @@ import blurhash
 
 from pixelpress.adapters.vips.rules import check_declared, corrupt, keeps_frames, unsupported
 from pixelpress.domain.errors import DomainError, InvalidInput, Unprocessable
+from pixelpress.domain.faces import Box, Faces, Focus
 from pixelpress.domain.limits import Limit, too_large
 from pixelpress.domain.models import (
     ImageFormat,
@@ -119,6 +120,8 @@ class FakeImageProcessor:
     def __init__(self, limits: ImageLimits | None = None) -> None:
         self.limits = limits or ImageLimits()
         self.rendered: list[TransformSpec] = []
+        self.focused: list[Focus | None] = []
+        """The face focus each render was given, in the order of `rendered`."""
         self._failures: list[tuple[DomainError, Call | None]] = []
         self.gate: asyncio.Event | None = None
         """When set to an event, renders wait for it: a slow render the test lets finish."""
@@ -156,9 +159,15 @@ class FakeImageProcessor:
         return Placeholder(blurhash=flat, dominant_color=image.colour)
 
     async def render(
-        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
+        self,
+        source: bytes | Path,
+        spec: TransformSpec,
+        *,
+        watermark: bytes | None = None,
+        focus: Focus | None = None,
     ) -> Rendered:
         self.rendered.append(spec)
+        self.focused.append(focus)
         if self.gate is not None:
             await self.gate.wait()
         self._fail_if_told("render")
@@ -205,6 +214,24 @@ def _readable(data: bytes, message: str) -> FakeImage:
         return read_fake(data)
     except DomainError as exc:
         raise InvalidInput(message, code="invalid_image") from exc
+
+
+class FakeFaceDetector:
+    """FaceDetector that finds the same `boxes` (pixels of the upright picture) in any fake
+    image, and counts its searches in `calls`."""
+
+    def __init__(self, *boxes: Box) -> None:
+        self.boxes = tuple(sorted(boxes, key=lambda b: -b.area))
+        self.calls = 0
+        self.gate: asyncio.Event | None = None
+        """When set to an event, searches wait for it: a slow search the test lets finish."""
+
+    async def detect(self, source: bytes | Path) -> Faces:
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        width, height = _readable(_bytes(source), "The image cannot be read.").displayed
+        return Faces(width, height, self.boxes)
 
 
 class FakeClock:

@@ -131,7 +131,8 @@ async def test_the_real_answers_are_documented(schema: dict[str, Any]) -> None:
     assert {"200", "304", "422"} <= set(render["responses"])
     assert "image/*" in render["responses"]["200"]["content"]
     query = {p["name"]: p for p in render["parameters"] if p["in"] == "query"}
-    assert set(query) == QUERY_KEYS  # exactly what the parser takes, no more, no less
+    # exactly what the parser takes, no more, no less, and the presets to start from
+    assert set(query) == QUERY_KEYS | {"preset"}
     for name, parameter in query.items():
         assert parameter["description"], name
         assert parameter["schema"].get("type") or parameter["schema"].get("anyOf"), name

@@ -55,3 +55,18 @@ async def test_concurrent_requests_refresh_an_expired_token_once(server: Server)
         # service answers by revoking the whole session.
         assert len(told) == 1
         assert (await pp.me()).id == users[0].id
+
+
+async def test_presets_awaited(server: Server) -> None:
+    name = f"async{uuid.uuid4().hex[:8]}"
+    async with AsyncClient(server.base) as pp:
+        await pp.register(name, f"{name}@example.com", PASSWORD)
+        image_id = (await pp.upload(photo(300, 200))).image_id
+        await pp.create_preset("small", "w_60")
+        done = await pp.transform(image_id, {"preset": "small", "format": "png"}, wait=True)
+        assert (done.variant.width, done.variant.format) == (60, "png")
+        assert [p.options for p in await pp.list_presets()] == ["w_60"]
+        await pp.delete_preset("small")
+        assert (await pp.get_image(image_id)).variants == []  # purged with it
+        with pytest.raises(NotFoundError):
+            await pp.get_preset("small")

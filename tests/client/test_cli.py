@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ import httpx
 import pytest
 import pyvips
 
+from pixelpress.domain.faces import Box
 from pixelpress.settings import Settings
 from tests.client.live import PASSWORD, Server
 from tests.client.test_client import expired
 from tests.e2e.processes import PIXELPRESS
+from tests.faces import ASTRONAUT, ASTRONAUT_FACE, overlap
 from tests.images import photo
 
 pytestmark = pytest.mark.e2e
@@ -231,3 +234,14 @@ def test_logout_forgets_the_session_even_when_the_server_cannot_be_told(
     assert done.returncode == 0, done.stderr
     assert "warning: the server was not told" in done.stderr and "(unreachable)" in done.stderr
     assert json.loads(shell.config.read_text())["tokens"] is None
+
+
+def test_dry_run_names_the_faces_it_found(shell: Shell, user: str, tmp_path: Path) -> None:
+    (tmp_path / "portrait.jpg").write_bytes(ASTRONAUT.read_bytes())
+    image_id = shell.json("upload", str(tmp_path / "portrait.jpg"))[0]["imageId"]
+    args = ["transform", image_id, "--width", "200", "--height", "300", "--gravity", "face"]
+    planned = shell.run(*args, "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert re.search(r"^face at 1\d\d,\d\d: \d+x\d+$", planned.stdout, re.MULTILINE)
+    [face] = shell.json(*args, "--dry-run")["faces"]
+    assert overlap(Box(**face), ASTRONAUT_FACE) > 0.7

@@ -162,6 +162,29 @@ def test_mint_render_and_fetch(pp: Client) -> None:
     assert pyvips.Image.new_from_buffer(rendered.content, "").width == 120
 
 
+def test_presets_defined_used_edited_and_deleted(pp: Client) -> None:
+    image_id = pp.upload(photo(640, 480)).image_id
+    made = pp.create_preset("thumb", "q_75,w_200,h_200,c_cover", public=True)
+    assert (made.options, made.public, made.is_global) == ("w_200,h_200,c_cover,q_75", True, False)
+    assert [p.name for p in pp.list_presets()] == ["thumb"]
+    minted = pp.mint_url(image_id, {"quality": 60}, preset="thumb")
+    assert minted.options == "t_thumb,q_60"
+    assert pyvips.Image.new_from_buffer(pp.fetch(minted.url).content, "").width == 200
+    unsigned = pp.fetch(minted.url.split("/i/")[0] + f"/i/-/t_thumb/{image_id}.webp")
+    assert unsigned.media_type == "image/webp"
+    edited = pp.update_preset("thumb", transformations={"resize": "100x"})
+    assert (edited.options, edited.public) == ("w_100", False)
+    assert pp.get_preset("thumb").options == "w_100"
+    assert pyvips.Image.new_from_buffer(pp.fetch(minted.url).content, "").width == 100
+    with pytest.raises(PermissionDeniedError):  # no longer public
+        pp.fetch(minted.url.split("/i/")[0] + f"/i/-/t_thumb/{image_id}.webp")
+    with pytest.raises(PermissionDeniedError):
+        pp.create_preset("everyone", "w_10", is_global=True)
+    pp.delete_preset("thumb")
+    with pytest.raises(NotFoundError):
+        pp.get_preset("thumb")
+
+
 def test_refusals_carry_the_envelope(server: Server, pp: Client) -> None:
     image_id = pp.upload(photo(100, 100)).image_id
     with pytest.raises(InvalidRequestError) as bad:

@@ -5,6 +5,7 @@ import pytest
 from pixelpress.domain import signing
 from pixelpress.domain.errors import InvalidInput, Unprocessable
 from pixelpress.domain.spec import negotiate, parse_options, parse_spec, to_options
+from pixelpress.domain.spec.url import expand_presets, preset_names
 
 FULL = (
     "w_400,h_300,c_cover,g_center,r_90,fl_h,fl_v,e_grayscale,e_sepia,e_blur:3,e_sharpen,q_80,f_webp"
@@ -165,3 +166,19 @@ def test_expiry_takes_ascii_digits_only() -> None:
     # Found by the property tests: "¹" is a digit to str.isdigit() but not to int() (a 500).
     with pytest.raises(InvalidInput):
         parse_options("w_10,exp_¹")
+
+
+def test_presets_expand_first_and_the_urls_own_options_override_them() -> None:
+    assert preset_names("w_10,wt_dGV4dA") == ()  # a watermark's text is no preset
+    assert preset_names("w_10,t_a,f_auto,t_b") == ("a", "b")
+    presets = {"a": "w_200,h_200,c_cover,g_auto,f_auto", "b": "q_75,e_sepia"}
+    text = expand_presets("w_300,t_a,g_center,f_png,t_b", presets)
+    assert text == "w_200,h_200,c_cover,g_auto,f_auto,q_75,e_sepia,w_300,g_center,f_png"
+    parsed = parse_options(text, accept="image/webp")
+    assert parsed.spec == parse_spec(
+        {"resize": {"width": 300, "height": 200}, "filter": "sepia", "quality": 75, "format": "png"}
+    )  # g_center took the preset's gravity back to the default, f_png its f_auto
+    assert not parsed.auto_format
+    assert expand_presets("t_a", {"a": "w_1"}) == "w_1"
+    with pytest.raises(InvalidInput, match="Preset 't_a'"):
+        parse_options("t_a")  # never reaches the parser unexpanded

@@ -11,6 +11,7 @@ from pixelpress.domain.models import Ingested, Placeholder, Rendered
 from pixelpress.ports import Cache, ImageProcessor, Metrics
 
 if TYPE_CHECKING:
+    from pixelpress.domain.faces import Focus
     from pixelpress.domain.spec import TransformSpec
 
 
@@ -61,10 +62,15 @@ class MeteredProcessor:
         return await self._inner.placeholder(source)
 
     async def render(
-        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
+        self,
+        source: bytes | Path,
+        spec: TransformSpec,
+        *,
+        watermark: bytes | None = None,
+        focus: Focus | None = None,
     ) -> Rendered:
         started = time.perf_counter()
         try:
-            return await self._inner.render(source, spec, watermark=watermark)
+            return await self._inner.render(source, spec, watermark=watermark, focus=focus)
         finally:  # failed renderings cost their time too
             self._metrics.image_rendered(time.perf_counter() - started)

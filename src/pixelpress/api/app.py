@@ -26,6 +26,7 @@ from pixelpress.api.routes import (
     logs,
     minting,
     notifications,
+    presets,
 )
 from pixelpress.api.schemas import ERRORS
 from pixelpress.bootstrap import api_config, build_services
@@ -47,6 +48,7 @@ def api_router() -> APIRouter:
     router.include_router(admin.router)
     router.include_router(delivery.router)
     router.include_router(minting.router)
+    router.include_router(presets.router)
     return router
 
 

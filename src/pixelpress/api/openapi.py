@@ -22,7 +22,7 @@ from pixelpress.api.openapi_render import render_parameters
 from pixelpress.api.ratelimit import UNLIMITED
 from pixelpress.api.routes import auth
 from pixelpress.domain.models import ImageLimits
-from pixelpress.domain.spec import OutputFormat
+from pixelpress.domain.spec import WIDTH_STEPS, OutputFormat
 
 V1 = "/api/v1"
 SIGNED = "/i/{signature}/{options}/{image}"
@@ -84,7 +84,14 @@ EXTRA: dict[tuple[str, str], dict[int, str]] = {
     },
     ("post", f"{V1}/images/{{image_id}}/transform"): {422: STATUS_TEXT[422]},
     ("post", f"{V1}/images/{{image_id}}/urls"): {422: STATUS_TEXT[422]},
+    ("post", f"{V1}/images/{{image_id}}/srcset"): {422: STATUS_TEXT[422]},
     ("get", f"{V1}/images/{{image_id}}/render"): {422: STATUS_TEXT[422]},
+    ("post", f"{V1}/presets"): {
+        403: "Only admins define global presets.",
+        409: "You (or the global scope) have a preset of that name.",
+        422: "The options make no sense (or name a preset, or an expiry).",
+    },
+    ("put", f"{V1}/presets/{{name}}"): {422: "The options make no sense."},
     ("post", f"{V1}/notifications/send"): {404: "No such user, or no such image of theirs."},
     ("patch", f"{V1}/admin/users/{{user_id}}"): {
         409: "Admins cannot demote or disable themselves."
@@ -102,6 +109,16 @@ DRY_RUN = {
         "height": {"type": "integer"},
         "format": {"type": "string", "enum": [str(f) for f in OutputFormat]},
         "cached": {"type": "boolean", "description": "Already rendered and stored."},
+        "faces": {
+            "type": "array",
+            "description": "Only with gravity `face` or `faces`: the faces found (once per "
+            "image, then cached), in pixels of the upright original, largest first.",
+            "items": {
+                "type": "object",
+                "required": ["x", "y", "width", "height"],
+                "properties": {k: {"type": "integer"} for k in ("x", "y", "width", "height")},
+            },
+        },
     },
 }
 
@@ -146,6 +163,24 @@ IF_NONE_MATCH = {
     "description": "An ETag from an earlier answer: 304 while it is still the current one.",
 }
 
+HINT_HEADERS = [
+    {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": text,
+    }
+    for name, text in [
+        ("Sec-CH-DPR", "The device pixel ratio, read by dpr_auto (clamped to 1..4, rounded "
+         "up to a multiple of 0.5)."),
+        ("DPR", "The legacy name of Sec-CH-DPR (read when that is absent)."),
+        ("Sec-CH-Width", "The image's width in physical pixels, read by w_auto (rounded up to "
+         f"one of {', '.join(map(str, WIDTH_STEPS))})."),
+        ("Width", "The legacy name of Sec-CH-Width (read when that is absent)."),
+    ]
+]  # fmt: skip
+
 
 def _signed_route() -> dict[str, Any]:
     text = {"type": "string", "minLength": 1}
@@ -156,8 +191,14 @@ def _signed_route() -> dict[str, Any]:
             "operationId": "signed_image",
             "description": "Minted by POST /images/{image_id}/urls; needs no credentials. "
             "`options` is a comma-separated list (w_400, h_300, c_cover, g_auto, r_90, fl_h, "
-            "e_grayscale, q_80, f_webp, f_auto, exp_<unix time>, ...; `_` for none), signed "
-            "with the image id. Cached renders answer from the variant cache.",
+            "e_grayscale, q_80, f_webp, f_auto, dpr_2, dpr_auto, w_auto[:fallback], "
+            "exp_<unix time>, t_<preset>, ...; `_` for none), signed with the image id. Cached "
+            "renders answer from the variant cache. dpr_auto and w_auto read the client hints "
+            "below; such answers carry `Accept-CH` and a `Vary` naming the hint headers. "
+            "`t_thumb` names a preset of the image's owner (else a global one), expanded first: "
+            "the URL's other options override it. Signature `-`: no signature, for URLs whose "
+            "options are public presets only (and f_auto), such as "
+            "`/i/-/t_thumb/{imageId}.webp`; else 403 preset_not_public.",
             "parameters": [
                 {"name": "signature", "in": "path", "required": True, "schema": text},
                 {"name": "options", "in": "path", "required": True, "schema": text},
@@ -169,6 +210,7 @@ def _signed_route() -> dict[str, Any]:
                     "description": "The image id, optionally with an extension (.webp).",
                 },
                 IF_NONE_MATCH,
+                *HINT_HEADERS,
             ],
             "responses": {"200": IMAGE_BYTES, "304": NOT_MODIFIED},
         }

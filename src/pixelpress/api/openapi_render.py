@@ -63,6 +63,9 @@ def render_parameters(limits: ImageLimits) -> list[dict[str, Any]]:
          "Where the watermark goes (bottom-right by default)."),
         ("watermarkOpacity", {"type": "number", "minimum": 0, "maximum": 1},
          "The watermark's opacity (0.5 by default)."),
+        ("dpr", {"type": "number", "minimum": 1, "maximum": 4},
+         "Device pixel ratio: multiplies width and height (lowered to stay within the edge "
+         "limit)."),
     ]  # fmt: skip
     return [
         {"name": name, "in": "query", "required": False, "schema": schema, "description": text}

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
+from pixelpress.adapters.faces_haar import HaarFaceDetector
 from pixelpress.adapters.metered import MeteredCache, MeteredProcessor
 from pixelpress.adapters.metrics_prometheus import PrometheusMetrics
 from pixelpress.adapters.passwords_pwdlib import PwdlibPasswordHasher
@@ -41,6 +42,7 @@ from pixelpress.settings import Settings
 from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.admission import RenderGate
 from pixelpress.usecases.delivery import Deliverer
+from pixelpress.usecases.faces import FaceFinder
 from pixelpress.usecases.jobs import JobRunner
 from pixelpress.usecases.notifications import Notifier
 from pixelpress.usecases.records import RecordCache
@@ -156,6 +158,7 @@ async def build_services(
         cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
         stack.push_async_callback(cache.close)
         processor = MeteredProcessor(VipsImageProcessor(settings.limits, threads=threads), metrics)
+        faces = FaceFinder(HaarFaceDetector(settings.limits, threads=threads), cache, storage)
         email = build_email(settings.smtp_url, settings)
         webhooks = HttpxWebhookSender(
             timeout=settings.webhook_timeout_seconds,
@@ -204,6 +207,7 @@ async def build_services(
                 gate=RenderGate(
                     slots=settings.render_concurrency, wait_seconds=settings.render_wait_seconds
                 ),
+                faces=faces,
             ),
             runner=JobRunner(
                 db=db,
@@ -216,6 +220,7 @@ async def build_services(
                 max_attempts=settings.job_max_attempts,
                 retry_base_seconds=settings.job_retry_base_seconds,
                 orphaned_before=clock.now() if in_process else None,
+                faces=faces,
             ),
             notifier=Notifier(
                 db=db,

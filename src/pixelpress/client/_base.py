@@ -9,13 +9,14 @@ from typing import Any, Generic, TypeVar
 from pixelpress import __version__
 from pixelpress.client._account import AccountEndpoints
 from pixelpress.client._images import ImageEndpoints
+from pixelpress.client._presets import PresetEndpoints
 from pixelpress.client._program import Core, RetryPolicy, Tokens
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TransportT = TypeVar("TransportT")
 
 
-class ClientBase(AccountEndpoints, ImageEndpoints, Generic[TransportT]):
+class ClientBase(AccountEndpoints, ImageEndpoints, PresetEndpoints, Generic[TransportT]):
     def __init__(
         self,
         base_url: str = DEFAULT_URL,

@@ -7,7 +7,7 @@ import contextlib
 import json
 import mimetypes
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from pixelpress.client.models import (
     Page,
     Rendered,
     SignedUrl,
+    Srcset,
     Transformed,
     Uploaded,
 )
@@ -238,17 +239,53 @@ class ImageEndpoints(Endpoints):
         transformations: Spec | None = None,
         *,
         auto_format: bool = False,
+        auto_dpr: bool = False,
+        auto_width: bool = False,
         expires_in: int | None = None,
+        preset: str | None = None,
     ) -> Program[SignedUrl]:
         """A signed `/i/` URL for one of your images, for browsers and CDNs (no credentials).
-        `auto_format`: the best format each browser takes; `expires_in`: seconds it works."""
-        body: dict[str, Any] = {"autoFormat": auto_format}
+        `auto_format`: the best format each browser takes; `auto_dpr`, `auto_width`: the size
+        from the browser's client hints (`dpr_auto`, `w_auto`); `expires_in`: seconds it works;
+        `preset`: a preset the URL names, `transformations` overriding it."""
+        body: dict[str, Any] = {"autoFormat": auto_format, "preset": preset}
+        if auto_dpr:
+            body["autoDpr"] = True
+        if auto_width:
+            body["autoWidth"] = True
         if transformations:
             body["transformations"] = dict(transformations)
         if expires_in is not None:
             body["expiresIn"] = expires_in
         target = path("images", image_id, "urls")
         return self._core.call(SignedUrl, "POST", target, json=body)
+
+    @endpoint
+    def srcset(
+        self,
+        image_id: str,
+        transformations: Spec | None = None,
+        *,
+        widths: Sequence[int] | None = None,
+        formats: Sequence[str] | None = None,
+        sizes: str | None = None,
+        alt: str | None = None,
+        options: str | None = None,
+        expires_in: int | None = None,
+    ) -> Program[Srcset]:
+        """Signed URLs of one of your images at several `widths` and `formats` (best first, the
+        last for `<img>`), with their srcset strings and `<img>`/`<picture>` markup. The base
+        transformation (no width) as `transformations` or as URL `options`; None: defaults."""
+        given = {"sizes": sizes, "alt": alt, "options": options, "expiresIn": expires_in}
+        body: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        if widths is not None:
+            body["widths"] = list(widths)
+        if formats is not None:
+            body["formats"] = list(formats)
+        if transformations:
+            body["transformations"] = dict(transformations)
+        target = path("images", image_id, "srcset")
+        return self._core.call(Srcset, "POST", target, json=body)
 
     @endpoint
     def render(

@@ -174,6 +174,8 @@ def transform(
             else:
                 cached = "already rendered" if planned.cached else "not rendered yet"
                 out.print(f"{planned.width}x{planned.height} {planned.format} ({cached})")
+                for face in planned.faces or []:
+                    out.print(f"face at {face.x},{face.y}: {face.width}x{face.height}")
             return
         result = client.transform(
             image_id, spec, wait=wait or out_file is not None, timeout=timeout
@@ -217,6 +219,48 @@ def url(
         typer.echo(minted.url)
 
 
+def _listed(text: str | None, kind: type[int] | type[str], name: str) -> list[Any] | None:
+    if text is None:
+        return None
+    try:
+        return [kind(item.strip()) for item in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{name} takes a comma-separated list.") from None
+
+
+@with_spec_options
+def srcset(
+    image_id: str,
+    widths: Annotated[
+        str | None, typer.Option(help="Output widths, e.g. 320,640,1280 (default: up to 1920).")
+    ] = None,
+    formats: Annotated[
+        str | None,
+        typer.Option(help="Formats, best first; the last is the <img>'s, e.g. avif,webp,jpeg."),
+    ] = None,
+    sizes: Annotated[str, typer.Option(help="The sizes attribute.")] = "100vw",
+    alt: Annotated[str, typer.Option(help="The alt text.")] = "",
+    as_json: JsonOption = False,
+    *,
+    spec: dict[str, Any],
+) -> None:
+    """Print <picture> markup of signed URLs at several widths and formats, e.g.
+    `--widths 320,640 --height 200 --fit cover` (the widths give the width)."""
+    with refusals(as_json), open_client() as client:
+        made = client.srcset(
+            image_id,
+            spec or None,
+            widths=_listed(widths, int, "--widths"),
+            formats=_listed(formats, str, "--formats"),
+            sizes=sizes,
+            alt=alt,
+        )
+    if as_json:
+        print_json(made)
+    else:
+        typer.echo(made.picture)
+
+
 def rm(
     image_ids: Annotated[list[str], typer.Argument(help="Images to delete.")],
     as_json: JsonOption = False,
@@ -244,5 +288,5 @@ def rm(
 
 
 def add_user_commands(app: typer.Typer) -> None:
-    for command in (login, logout, upload, ls, show, transform, url, rm):
+    for command in (login, logout, upload, ls, show, transform, url, srcset, rm):
         app.command(rich_help_panel=PANEL)(command)

@@ -130,11 +130,20 @@ class Transformed(Model):
     job: Job | None = None
 
 
+class FaceBox(Model):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
 class DryRun(Model):
     width: int
     height: int
     format: str
     cached: bool
+    faces: list[FaceBox] | None = None
+    """Only with face gravity: the faces found, in pixels of the upright original."""
 
 
 class ImageStatus(Model):
@@ -152,6 +161,45 @@ class SignedUrl(Model):
     url: str
     options: str
     expires_at: int | None = None
+
+
+class SrcsetUrl(Model):
+    """One candidate of a responsive set: its format, output size and signed URL."""
+
+    format: str
+    width: int
+    height: int
+    url: str
+
+
+class Srcset(Model):
+    """A responsive set: the signed URLs, a `srcset` string per format, the `sizes`, and
+    ready markup (`img`: `<img srcset sizes>` in the fallback format; `picture`)."""
+
+    urls: list[SrcsetUrl]
+    srcset: dict[str, str]
+    sizes: str
+    img: str
+    picture: str
+    expires_at: int | None = None
+
+
+class Preset(Model):
+    """A named transformation, used as `t_{name}` in URLs (see `create_preset`)."""
+
+    name: str
+    options: str
+    transformations: dict[str, Any] | None = None
+    auto_format: bool = False
+    spec_hash: str | None = None
+    public: bool = False
+    is_global: bool = Field(default=False, validation_alias="global")
+    created_at: datetime
+    updated_at: datetime
+
+
+class Presets(Model):
+    items: list[Preset]
 
 
 class Rendered(Model):

@@ -37,8 +37,11 @@ class UrlSigner:
         *,
         auto_format: bool = False,
         expires_at: int | datetime | None = None,
+        auto_dpr: bool = False,
+        auto_width: bool = False,
     ) -> str:
-        """The options segment (`w_400,q_80,f_auto`) of a spec in any JSON form the API takes."""
+        """The options segment (`w_400,q_80,f_auto`) of a spec in any JSON form the API takes;
+        `auto_dpr`, `auto_width`: `dpr_auto`, `w_auto` (the spec's width as the fallback)."""
         try:
             spec = parse_spec(dict(transformations)) if transformations else None
             if spec is not None and spec.watermark_ref is not None:
@@ -46,7 +49,13 @@ class UrlSigner:
             expires = (
                 int(expires_at.timestamp()) if isinstance(expires_at, datetime) else expires_at
             )
-            return to_options(spec.canonical() if spec else None, auto=auto_format, expires=expires)
+            return to_options(
+                spec.canonical() if spec else None,
+                auto=auto_format,
+                expires=expires,
+                auto_dpr=auto_dpr,
+                auto_width=auto_width,
+            )
         except DomainError as exc:
             raise InvalidRequestError(
                 exc.message,
@@ -62,9 +71,18 @@ class UrlSigner:
         *,
         auto_format: bool = False,
         expires_at: int | datetime | None = None,
+        auto_dpr: bool = False,
+        auto_width: bool = False,
     ) -> str:
         """The signed URL of `image_id` rendered by `transformations`; `auto_format`: the
-        best format each browser takes; `expires_at`: when it stops working (unix time)."""
-        options = self.options(transformations, auto_format=auto_format, expires_at=expires_at)
+        best format each browser takes; `expires_at`: when it stops working (unix time);
+        `auto_dpr`, `auto_width`: sized from the browser's client hints."""
+        options = self.options(
+            transformations,
+            auto_format=auto_format,
+            expires_at=expires_at,
+            auto_dpr=auto_dpr,
+            auto_width=auto_width,
+        )
         signed = f"{options}/{image_id}"
         return f"{self.base_url}/i/{signing.sign_url(self._key, signed)}/{signed}"

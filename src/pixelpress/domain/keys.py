@@ -41,6 +41,18 @@ def card_key(image_id: str) -> str:
     return f"{image_prefix(image_id)}card"
 
 
+def faces_key(image_id: str, content_hash: str) -> str:
+    """The cached faces found in an image's bytes (see `usecases.faces`): named by the bytes
+    too, so a detection of replaced bytes, finishing late, is never read back."""
+    return f"{image_prefix(image_id)}faces/{content_hash}"
+
+
+def faces_lock_key(image_id: str, content_hash: str) -> str:
+    """Held while one process searches an image's bytes for faces, so that others wait for
+    its result rather than search them again."""
+    return f"{image_prefix(image_id)}finding-faces/{content_hash}"
+
+
 def render_lock_key(image_id: str, spec_hash: str) -> str:
     """Held while one process renders a variant, so that others wait for it (across processes
     on Redis)."""
@@ -50,3 +62,9 @@ def render_lock_key(image_id: str, spec_hash: str) -> str:
 def block_logged_key(bucket: str, caller: str) -> str:
     """Set when a rate-limit block was logged, so that it is logged once a window."""
     return f"ratelimit-logged:{bucket}:{caller}"
+
+
+def preset_key(owner_id: str | None, name: str) -> str:
+    """The cached lookup of an owner's preset by name (`owner_id` None: the global one), or
+    the mark that there is none."""
+    return f"presets/{owner_id or '*'}/{name}"

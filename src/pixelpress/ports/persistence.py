@@ -3,6 +3,7 @@ the database that opens units of work."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -22,6 +23,7 @@ from pixelpress.domain.models import (
     User,
     Variant,
 )
+from pixelpress.domain.presets import Preset
 
 # `add` raises Conflict when a unique key (username, email, image+spec) is taken.
 
@@ -181,6 +183,32 @@ class NotificationRepository(Protocol):
         ...
 
 
+class PresetRepository(Protocol):
+    async def add(self, preset: Preset) -> None:
+        """Conflict when its owner (or the global scope) has a preset of that name."""
+        ...
+
+    async def get(self, owner_id: str | None, name: str) -> Preset | None:
+        """The owner's preset of that name (`owner_id` None: the global one)."""
+        ...
+
+    async def list_for(self, owner_id: str) -> list[Preset]:
+        """The owner's presets and the global ones, by name (the owner's first)."""
+        ...
+
+    async def update(self, preset: Preset) -> None: ...
+    async def delete(self, preset_id: str) -> None: ...
+    async def link(self, preset_ids: Sequence[str], image_id: str, spec_hash: str) -> None:
+        """Records that the image's variant of that spec (which exists) was made through these
+        presets; linking twice changes nothing."""
+        ...
+
+    async def purge_variants(self, preset_id: str) -> list[Variant]:
+        """Removes the variants made through the preset (their rows and jobs) and returns them:
+        their stored objects and cache entries are the caller's to remove."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def users(self) -> UserRepository: ...
@@ -196,6 +224,8 @@ class UnitOfWork(Protocol):
     def logs(self) -> LogRepository: ...
     @property
     def notifications(self) -> NotificationRepository: ...
+    @property
+    def presets(self) -> PresetRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

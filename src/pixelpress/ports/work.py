@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from pixelpress.domain.models import Ingested, JobStatus, Placeholder, Rendered
 
 if TYPE_CHECKING:
+    from pixelpress.domain.faces import Faces, Focus
     from pixelpress.domain.spec import TransformSpec
 
 
@@ -44,9 +45,22 @@ class ImageProcessor(Protocol):
         spec: TransformSpec,
         *,
         watermark: bytes | None = None,
+        focus: Focus | None = None,
     ) -> Rendered:
         """Applies `spec` in the documented order; output is upright, sRGB, metadata stripped.
-        Raises Unprocessable when the final output passes the limits."""
+        Raises Unprocessable when the final output passes the limits. `focus`: the faces a
+        cover crop with face gravity centres on (fractions of the upright source); without it
+        such a crop is cut as gravity `auto`."""
+        ...
+
+
+class FaceDetector(Protocol):
+    """Finds faces, on a small copy of the picture, off the event loop."""
+
+    async def detect(self, source: bytes | Path) -> Faces:
+        """The faces in `source` (an accepted image), in pixels of the upright source, with
+        its upright size; largest first. Raises InvalidInput (`invalid_image`) when it cannot
+        be read."""
         ...
 
 

@@ -19,8 +19,9 @@ from pixelpress.domain.spec import TransformSpec, parse_query, plan
 from pixelpress.ports import Cache, Clock, Database, ImageProcessor, ObjectStorage, StoredObject
 from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
 from pixelpress.usecases.admission import Budget, RenderGate
+from pixelpress.usecases.faces import FaceFinder, focus_for
 from pixelpress.usecases.records import Card, Delivered, RecordCache
-from pixelpress.usecases.renditions import level_hashes, rendition_hash, source_for
+from pixelpress.usecases.renditions import is_level, level_hashes, rendition_hash, source_for
 from pixelpress.usecases.transforms import watermark_bytes
 
 
@@ -38,6 +39,10 @@ class Deliverer:
     """On-the-fly renders admitted at once in this process."""
     lock_seconds: int = 60
     wait_seconds: float = 60
+    faces: FaceFinder | None = None
+    """For cover crops with face gravity (without it, those are cut as `auto`)."""
+    presets: tuple[str, ...] = ()
+    """The presets the request named (set per request): what it renders is linked to them."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,8 @@ async def _render(
 ) -> Delivered:
     source = await source_for(image, spec, levels, storage=d.storage)
     watermark = await watermark_bytes(spec, db=d.db, storage=d.storage)
-    rendered = await d.processor.render(source, spec, watermark=watermark)
+    focus = await focus_for(image, spec, source, d.faces)
+    rendered = await d.processor.render(source, spec, watermark=watermark, focus=focus)
     await d.storage.put(key, rendered.data, media_type=MEDIA_TYPES[rendered.format])
     variant = Variant(
         id=new_id(),
@@ -273,6 +279,8 @@ async def _render(
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         await uow.variants.save(variant)
+        if d.presets and not is_level(image, spec.hash):
+            await uow.presets.link(d.presets, image.id, spec.hash)
         await d.records.remember(image.id, found)
         await uow.commit()
     return found

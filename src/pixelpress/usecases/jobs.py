@@ -26,6 +26,7 @@ from pixelpress.domain.models import (
     VariantStatus,
 )
 from pixelpress.ports import Clock, Database, ImageProcessor, ObjectStorage, TaskQueue
+from pixelpress.usecases.faces import FaceFinder, focus_for
 from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
 from pixelpress.usecases.renditions import (
@@ -58,6 +59,8 @@ class JobRunner:
     max_attempts: int
     retry_base_seconds: float = 2.0
     orphaned_before: datetime | None = None
+    faces: FaceFinder | None = None
+    """For cover crops with face gravity (without it, those are cut as `auto`)."""
 
     def retry_delay(self, attempts: int) -> float:
         return backoff(self.retry_base_seconds, attempts, cap=300)
@@ -105,7 +108,10 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                 async with runner.db.unit_of_work(readonly=True) as uow:
                     levels = await find_levels(uow, image)
                 source = await source_for(image, spec, levels, storage=runner.storage)
-                rendered = await runner.processor.render(source, spec, watermark=watermark)
+                focus = await focus_for(image, spec, source, runner.faces)
+                rendered = await runner.processor.render(
+                    source, spec, watermark=watermark, focus=focus
+                )
                 await _store(runner, variant, rendered)
                 if variant.spec_hash == rendition_hash(image):
                     made = await _smaller_levels(runner, image, variant, rendered.data)

@@ -92,6 +92,11 @@ def level_hashes(image: Image) -> list[str]:
     return [level_spec(image, level).hash for level in levels_of(image)]
 
 
+def is_level(image: Image, spec_hash: str) -> bool:
+    """Whether `spec_hash` is one of `image`'s renditions: Pixelpress's own, never a preset's."""
+    return spec_hash in level_hashes(image)
+
+
 def rendition_hash(image: Image) -> str | None:
     """The spec hash of the job queued at upload, None when the image gets no rendition."""
     return rendition_spec(image).hash if needs_rendition(image) else None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from pixelpress.domain.errors import Conflict, NotFound, Unavailable, Unprocessable
+from pixelpress.domain.faces import Box, wants_faces
 from pixelpress.domain.ids import new_id
 from pixelpress.domain.keys import variant_key
 from pixelpress.domain.models import (
@@ -22,6 +23,8 @@ from pixelpress.domain.models import (
 from pixelpress.domain.spec import TransformSpec, plan
 from pixelpress.ports import Clock, Database, ObjectStorage, TaskQueue, UnitOfWork
 from pixelpress.usecases.access import may_see, visible_image
+from pixelpress.usecases.faces import FaceFinder
+from pixelpress.usecases.renditions import is_level
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +132,14 @@ async def request_transform(
     queue: TaskQueue,
     clock: Clock,
     limits: ImageLimits,
+    presets: Sequence[str] = (),
 ) -> Queued:
+    """`presets`: those the spec came from (what it makes is purged when they change)."""
     async with db.unit_of_work() as uow:
         image = await visible_image(uow, image_id, user)
         queued = await queue_variant(uow, image, spec, user=user, clock=clock, limits=limits)
+        if not is_level(image, queued.variant.spec_hash):
+            await uow.presets.link(presets, image.id, queued.variant.spec_hash)
         await uow.commit()
     if queued.job is not None and queued.job.status is JobStatus.QUEUED:
         await publish_after_commit(queue, queued.job.id, key=queued.job.image_id)
@@ -184,12 +191,21 @@ class DryRun:
     format: str
     cached: bool
     """Already rendered and stored: asking for it costs nothing."""
+    faces: tuple[Box, ...] | None = None
+    """With face gravity: the faces found, in pixels of the upright original, largest first."""
 
 
 async def dry_run(
-    image_id: str, spec: TransformSpec, *, user: User, db: Database, limits: ImageLimits
+    image_id: str,
+    spec: TransformSpec,
+    *,
+    user: User,
+    db: Database,
+    limits: ImageLimits,
+    faces: FaceFinder | None = None,
 ) -> DryRun:
-    """What a transformation would give, without rendering anything."""
+    """What a transformation would give, without rendering anything (faces are looked for,
+    once per image, when the spec asks for face gravity and `faces` is given)."""
     async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
         spec = await resolve_watermark(uow, spec, user)
@@ -198,7 +214,10 @@ async def dry_run(
         )
         variant = await uow.variants.find(image.id, spec.hash)
     cached = variant is not None and variant.status is VariantStatus.READY
-    return DryRun(output.width, output.height, str(output.format), cached)
+    found = None
+    if faces is not None and wants_faces(spec):
+        found = (await faces.faces(image)).boxes
+    return DryRun(output.width, output.height, str(output.format), cached, found)
 
 
 async def settle_spec(

@@ -25,7 +25,7 @@ from pixelpress.domain.spec import TransformSpec
 from pixelpress.ports import ObjectStorage
 from pixelpress.usecases.admission import RenderGate
 from pixelpress.usecases.delivery import Deliverer
-from pixelpress.usecases.images import Upload, upload_image
+from pixelpress.usecases.images import ImageView, Upload, replace_image, upload_image
 from pixelpress.usecases.jobs import JobRunner, run_job
 from pixelpress.usecases.records import RecordCache
 from tests.fakes import ClockQueue, FakeClock, FakeImageProcessor, fake_image
@@ -134,6 +134,21 @@ class World:
             limits=self.limits,
         )
         return view.image
+
+    async def replace(self, image: Image, owner: User, width: int, height: int) -> ImageView:
+        """`image` replaced by `owner` with new bytes of `width` x `height`."""
+        return await replace_image(
+            image.id,
+            self.upload_of(width, height),
+            user=owner,
+            db=self.db,
+            storage=self.storage,
+            processor=self.processor,
+            cache=self.cache,
+            queue=self.jobs,
+            clock=self.clock,
+            limits=self.limits,
+        )
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pixelpress.domain.keys import card_key, record_key
 from pixelpress.domain.models import Image, User
 from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases.delivery import deliver
-from pixelpress.usecases.images import delete_image, replace_image
+from pixelpress.usecases.images import delete_image
 from pixelpress.usecases.transforms import request_transform
 from tests.fakes import read_fake
 from tests.unit.usecases.conftest import World
@@ -107,19 +107,7 @@ async def test_replace_purges_the_old_bytes_work_and_nothing_else(
     world: World, three: tuple[User, list[Image], list[Made]]
 ) -> None:
     alice, (image, *kept), (made, *others) = three
-    view = await replace_image(
-        image.id,
-        world.upload_of(1800, 2400),
-        user=alice,
-        db=world.db,
-        storage=world.storage,
-        processor=world.processor,
-        cache=world.cache,
-        queue=world.jobs,
-        clock=world.clock,
-        limits=world.limits,
-    )
-    new = view.image
+    new = (await world.replace(image, alice, 1800, 2400)).image
     assert (new.id, new.owner_id, new.created_at) == (image.id, image.owner_id, image.created_at)
     assert (new.width, new.height) == (1800, 2400) and new.content_hash != image.content_hash
     assert await nothing_left(world, made)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from pixelpress.adapters.sql.accounts import SqlSessions, SqlUsers
 from pixelpress.adapters.sql.library import SqlImages, SqlVariants
+from pixelpress.adapters.sql.presets import SqlPresets
 from pixelpress.adapters.sql.records import SqlLogs, SqlNotifications
 from pixelpress.adapters.sql.work import SqlJobs
 from pixelpress.domain.errors import Unavailable
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     jobs: SqlJobs
     logs: SqlLogs
     notifications: SqlNotifications
+    presets: SqlPresets
 
     def __init__(self, engine: AsyncEngine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobs(self._conn)
         self.logs = SqlLogs(self._conn)
         self.notifications = SqlNotifications(self._conn)
+        self.presets = SqlPresets(self._conn)
         return self
 
     async def commit(self) -> None:

@@ -40,7 +40,7 @@ def _image(row: Row[Any]) -> Image:
     return Image(**m)
 
 
-def _variant(row: Row[Any]) -> Variant:
+def variant_of(row: Row[Any]) -> Variant:
     m = dict(row._mapping)
     m["status"] = VariantStatus(m["status"])
     m["format"] = OutputFormat(m["format"])
@@ -149,20 +149,20 @@ class SqlVariants:
 
     async def get(self, variant_id: str) -> Variant | None:
         row = (await self._c.execute(select(variants).where(variants.c.id == variant_id))).first()
-        return _variant(row) if row else None
+        return variant_of(row) if row else None
 
     async def find(self, image_id: str, spec_hash: str) -> Variant | None:
         query = select(variants).where(
             variants.c.image_id == image_id, variants.c.spec_hash == spec_hash
         )
         row = (await self._c.execute(query)).first()
-        return _variant(row) if row else None
+        return variant_of(row) if row else None
 
     async def find_many(self, image_id: str, spec_hashes: list[str]) -> dict[str, Variant]:
         query = select(variants).where(
             variants.c.image_id == image_id, variants.c.spec_hash.in_(spec_hashes)
         )
-        return {row.spec_hash: _variant(row) for row in (await self._c.execute(query)).all()}
+        return {row.spec_hash: variant_of(row) for row in (await self._c.execute(query)).all()}
 
     async def save(self, variant: Variant) -> None:
         # One statement, built once per dialect: the hot path of every on-the-fly render.
@@ -176,7 +176,7 @@ class SqlVariants:
         )
         found: dict[str, list[Variant]] = {image_id: [] for image_id in image_ids}
         for row in (await self._c.execute(query)).all():
-            found[row.image_id].append(_variant(row))
+            found[row.image_id].append(variant_of(row))
         return found
 
     async def update(self, variant: Variant) -> None:

@@ -12,9 +12,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -177,3 +179,36 @@ notifications = Table(
     Column("next_attempt_at", UTCDateTime, nullable=True),
 )
 Index("ix_notifications_user_created", notifications.c.user_id, notifications.c.created_at)
+
+presets = Table(
+    "presets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("owner_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    # The owner's id, or GLOBAL_SCOPE: unique with the name (NULLs would never collide).
+    Column("scope", ID, nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("public", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("scope", "name"),
+)
+GLOBAL_SCOPE = "*"
+
+preset_variants = Table(
+    "preset_variants",
+    metadata,
+    Column("preset_id", ID, ForeignKey("presets.id", ondelete="CASCADE"), nullable=False),
+    Column("image_id", ID, nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+    PrimaryKeyConstraint("preset_id", "image_id", "spec_hash"),
+    # A link goes with its variant, however that is removed (image deleted, replaced, ...).
+    ForeignKeyConstraint(
+        ["image_id", "spec_hash"],
+        ["variants.image_id", "variants.spec_hash"],
+        ondelete="CASCADE",
+        name="fk_preset_variants_variant",
+    ),
+)
+Index("ix_preset_variants_variant", preset_variants.c.image_id, preset_variants.c.spec_hash)

@@ -21,6 +21,7 @@ from pixelpress.adapters import placeholder_blurhash
 from pixelpress.adapters.vips.ingest import head, open_as, read_upload, sniff
 from pixelpress.adapters.vips.render import render_spec
 from pixelpress.adapters.vips.rules import LARGE_PIXELS, corrupt
+from pixelpress.domain.faces import Focus
 from pixelpress.domain.models import ImageLimits, Ingested, Placeholder, Rendered
 from pixelpress.domain.spec import TransformSpec
 
@@ -131,8 +132,13 @@ class VipsImageProcessor:
             raise corrupt() from exc
 
     async def render(
-        self, source: bytes | Path, spec: TransformSpec, *, watermark: bytes | None = None
+        self,
+        source: bytes | Path,
+        spec: TransformSpec,
+        *,
+        watermark: bytes | None = None,
+        focus: Focus | None = None,
     ) -> Rendered:
         work = partial(render_spec, source, spec, watermark, limits=self.limits,
-                       font=self._font, font_file=self._font_file)  # fmt: skip
+                       font=self._font, font_file=self._font_file, focus=focus)  # fmt: skip
         return await self._run(source, work)

@@ -27,6 +27,7 @@ from pixelpress.adapters.vips.pixels import (
 )
 from pixelpress.adapters.vips.rules import LARGE_PIXELS, keeps_frames
 from pixelpress.domain.errors import InvalidInput, Unprocessable
+from pixelpress.domain.faces import FACE_GRAVITIES, Focus, cover_offsets
 from pixelpress.domain.models import ImageFormat, ImageLimits, Rendered
 from pixelpress.domain.spec import (
     Fit,
@@ -70,6 +71,7 @@ def render_spec(
     limits: ImageLimits,
     font: str,
     font_file: str | None,
+    focus: Focus | None = None,
 ) -> Rendered:
     """`spec` applied to `source` (see `ImageProcessor.render`). Blocking."""
     fmt = sniff(head(source))
@@ -81,7 +83,7 @@ def render_spec(
         strip = apply_filters(srgb(load_animated(source, spec, width, height)), spec)
         data = encode(strip, target.format, spec.quality_for(target.format))
         return Rendered(data, target.format, strip.width, frame_height(strip))
-    image = srgb(_single_frame(_load_sized(source, fmt, spec, width, height)))
+    image = srgb(_single_frame(_load_sized(source, fmt, spec, width, height, focus)))
     if spec.rotate:
         image = rotate(image, spec.rotate)
     if spec.flip:
@@ -114,7 +116,12 @@ def _thumbnail(source: Path | bytes, width: int, **options: Any) -> Any:
 
 
 def _load_sized(
-    source: bytes | Path, fmt: ImageFormat, spec: TransformSpec, width: int, height: int
+    source: bytes | Path,
+    fmt: ImageFormat,
+    spec: TransformSpec,
+    width: int,
+    height: int,
+    focus: Focus | None = None,
 ) -> Any:
     """Upright, cropped and resized: the steps that decide which pixels get decoded."""
     resize = spec.resize
@@ -143,7 +150,12 @@ def _load_sized(
         g = resize_geometry(resize, image.width, image.height)
         image = image.thumbnail_image(g.scaled_width, height=g.scaled_height, size="force")
     if resize.fit is Fit.COVER and (g.scaled_width, g.scaled_height) != (g.width, g.height):
-        if resize.gravity is Gravity.AUTO:
+        # The faces, in the cropped picture (None when the crop cut them all away).
+        focus = focus and focus.within(spec.crop, width, height)
+        if focus is not None and resize.gravity in FACE_GRAVITIES:
+            left, top = cover_offsets(focus, g.scaled_width, g.scaled_height, g.width, g.height)
+            image = image.crop(left, top, g.width, g.height)
+        elif resize.gravity in (Gravity.AUTO, *FACE_GRAVITIES):  # no face found: as auto
             # smartcrop reads the picture twice (to choose, then to cut): from memory.
             image = image.copy_memory().smartcrop(g.width, g.height, interesting="attention")
         else:

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
-from pixelpress.api.deps import BaseUrl, Config, CurrentUser, Db, Deliverer, UrlKeysDep, services_of
+from pixelpress.api.deps import (
+    BaseUrl,
+    CacheDep,
+    Config,
+    CurrentUser,
+    Db,
+    Deliverer,
+    UrlKeysDep,
+    services_of,
+)
 from pixelpress.api.ratelimit import Spender
 from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
-from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
-from pixelpress.ports import Database
-from pixelpress.usecases import delivery, signed_urls, transforms
+from pixelpress.domain.spec import Hint, TransformSpec, parse_query, parse_spec
+from pixelpress.ports import Cache, Database
+from pixelpress.usecases import delivery, preset_expansion, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
 from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRESET_CACHE_CONTROL = "public, max-age=3600"
 
 
 async def _serve(
@@ -34,7 +45,7 @@ async def _serve(
     deliverer: delivery.Deliverer,
     *,
     cache_control: str,
-    vary: bool,
+    varies: Mapping[str, str] | None = None,
     viewer: User | None = None,
 ) -> Response:
     etags = frozenset(t.strip() for t in request.headers.get("if-none-match", "").split(","))
@@ -54,8 +65,7 @@ async def _serve(
     }
     if found.flattened:
         headers["X-Pixelpress-Animation"] = "flattened"
-    if vary:
-        headers["Vary"] = "Accept"
+    headers.update(varies or {})  # Vary (and Accept-CH) of a signed URL reading the request
     if served.not_modified:
         return Response(status_code=304, headers=headers)
     if served.body is None and found.data is not None:  # small or just rendered: from memory
@@ -84,31 +94,48 @@ async def signed(request: Request) -> Response:
     services = services_of(request.app)
     params = request.path_params
     now = time.time()
-    asked = signed_urls.read_signed(
+    asked = await signed_urls.read_url(
         params["signature"],
         params["options"],
         params["image"],
-        accept=request.headers.get("accept", ""),
+        headers=request.headers,
         keys=services.url_keys,
         limits=services.api.limits,
         now=now,
+        d=services.deliverer,
     )
     cache_control = IMMUTABLE
     if asked.expires is not None:
         cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
+    deliverer = services.deliverer
+    if asked.presets:  # the same URL gives another image once a preset is edited
+        cache_control = PRESET_CACHE_CONTROL
+        deliverer = replace(deliverer, presets=asked.presets)
     return await _serve(
         asked.image_id,
         asked.spec,
         request,
-        services.deliverer,
+        deliverer,
         cache_control=cache_control,
-        vary=asked.auto_format,
+        varies=asked.headers(),
     )
 
 
 class MintIn(Strict):
     transformations: dict[str, Any] | None = None
+    preset: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A preset the URL names (`t_{preset}`); `transformations` override it.",
+    )
     autoFormat: bool = False
+    autoDpr: bool = Field(
+        default=False, description="dpr_auto: the resize's edges times the client's DPR hint."
+    )
+    autoWidth: bool = Field(
+        default=False,
+        description="w_auto: the width from the client's width hint (the resize's as fallback).",
+    )
     expiresIn: int | None = Field(default=None, ge=1, le=10 * 365 * 24 * 3600)
 
 
@@ -127,12 +154,19 @@ class Minter:
     keys: UrlKeys
     limits: ImageLimits
     base_url: str
+    cache: Cache
+    """Where presets are looked up."""
 
 
 async def minter(
-    user: CurrentUser, db: Db, keys: UrlKeysDep, config: Config, base_url: BaseUrl
+    user: CurrentUser,
+    db: Db,
+    keys: UrlKeysDep,
+    config: Config,
+    base_url: BaseUrl,
+    cache: CacheDep,
 ) -> Minter:
-    return Minter(user, db, keys, config.limits, base_url)
+    return Minter(user, db, keys, config.limits, base_url, cache)
 
 
 MinterDep = Annotated[Minter, Depends(minter)]
@@ -150,8 +184,11 @@ async def mint_url(image_id: str, body: MintIn, m: Minter) -> MintOut:
         keys=m.keys,
         base_url=m.base_url,
         auto_format=body.autoFormat,
+        hints=(Hint.DPR,) * body.autoDpr + (Hint.WIDTH,) * body.autoWidth,
         expires_in=body.expiresIn,
         now=time.time(),
+        preset=body.preset,
+        cache=m.cache,
     )
     return MintOut(url=minted.url, options=minted.options, expiresAt=minted.expires_at)
 
@@ -170,11 +207,35 @@ async def render(
     db: Db,
     deliverer: Deliverer,
     config: Config,
+    preset: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Presets (comma-separated) to start from; the other parameters "
+            "override them.",
+        ),
+    ] = None,
 ) -> Response:
     """The owner's on-the-fly render with the flat query parameters (width, height, fit, …)."""
-    params = dict(request.query_params)
+    params = {k: v for k, v in request.query_params.items() if k != "preset"}
+    vary = False
+    if preset:
+        named, ids, auto = await preset_expansion.render_params(
+            image_id,
+            preset.split(","),
+            user=user,
+            db=db,
+            cache=deliverer.cache,
+            accept=request.headers.get("accept", ""),
+        )
+        vary = auto and "format" not in params
+        params = named | params
+        deliverer = replace(deliverer, presets=ids)
     limits = config.limits
     spec = parse_query(params, limits=limits) if params else None
+    if spec is not None and spec.watermark_ref is not None and preset:
+        # A preset's watermark image was checked when it was defined, and is named by id.
+        spec = preset_expansion.preset_watermark(spec, request.query_params)
     if spec is not None and spec.watermark_ref is not None:
         spec = await transforms.settle_spec(image_id, spec, user=user, db=db, limits=limits)
     return await _serve(
@@ -183,7 +244,7 @@ async def render(
         request,
         deliverer,
         cache_control="private, max-age=3600",
-        vary=False,
+        varies={"Vary": "Accept"} if vary else None,
         viewer=user,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Body, Query, Request, Response
@@ -15,6 +16,7 @@ from pixelpress.api.deps import (
     Config,
     CurrentUser,
     Db,
+    Deliverer,
     ImageListing,
     Jobs,
     Links,
@@ -35,9 +37,11 @@ from pixelpress.api.schemas import (
 )
 from pixelpress.api.strict import QueryBool
 from pixelpress.api.uploads import receive_upload
-from pixelpress.domain.errors import InvalidInput
-from pixelpress.domain.spec import parse_spec
-from pixelpress.usecases import images, transforms
+from pixelpress.domain.errors import InvalidInput, Unprocessable
+from pixelpress.domain.models import ImageLimits, User
+from pixelpress.domain.spec import TransformSpec, parse_spec
+from pixelpress.ports import Cache, Database
+from pixelpress.usecases import images, preset_expansion, transforms
 
 router = api_router(tags=["images"])
 EVENT_POLL_SECONDS = 0.25
@@ -180,30 +184,36 @@ async def transform(
     jobs: Jobs,
     clock: ClockDep,
     config: Config,
+    deliverer: Deliverer,
     payload: dict[str, Any] = Body(),
     dry_run: Annotated[QueryBool, Query(alias="dryRun")] = False,
 ) -> JSONResponse:
+    """Queues a rendering of the spec in the body. `"preset": "thumb"` starts from a preset
+    (yours, else a global one); the body's other operations override its options."""
     limits = config.limits
+    spec, presets = await _job_spec(image_id, payload, user, db, deliverer.cache, limits)
     if dry_run:
         found = await transforms.dry_run(
-            image_id, parse_spec(payload, limits=limits), user=user, db=db, limits=limits
+            image_id, spec, user=user, db=db, limits=limits, faces=deliverer.faces
         )
-        return JSONResponse(
-            {
-                "width": found.width,
-                "height": found.height,
-                "format": found.format,
-                "cached": found.cached,
-            }
-        )
+        answer: dict[str, Any] = {
+            "width": found.width,
+            "height": found.height,
+            "format": found.format,
+            "cached": found.cached,
+        }
+        if found.faces is not None:
+            answer["faces"] = [asdict(box) for box in found.faces]
+        return JSONResponse(answer)
     queued = await transforms.request_transform(
         image_id,
-        parse_spec(payload, limits=limits),
+        spec,
         user=user,
         db=db,
         queue=jobs,
         clock=clock,
         limits=limits,
+        presets=presets,
     )
     done = queued.job is None
     out = TransformOut(
@@ -218,6 +228,29 @@ async def transform(
         variant=VariantOut.of(queued.variant),
     )
     return JSONResponse(out.model_dump(mode="json"), status_code=200 if done else 202)
+
+
+async def _job_spec(
+    image_id: str,
+    payload: dict[str, Any],
+    user: User,
+    db: Database,
+    cache: Cache,
+    limits: ImageLimits,
+) -> tuple[TransformSpec, tuple[str, ...]]:
+    """The body's spec; with a `preset` (its name), the preset's with the rest on top."""
+    preset = payload.pop("preset", None)
+    if preset is None:
+        return parse_spec(payload, limits=limits), ()
+    if not isinstance(preset, str):
+        raise InvalidInput("preset takes a preset's name.", field="preset")
+    overrides = parse_spec(payload, limits=limits) if payload else None
+    settled = await preset_expansion.preset_spec(
+        image_id, preset, overrides, user=user, db=db, cache=cache, limits=limits
+    )
+    if settled.spec is None:
+        raise Unprocessable("This preset does nothing to render.", field="preset")
+    return settled.spec, settled.presets
 
 
 @router.get("/images/{image_id}/status", response_model=StatusOut)

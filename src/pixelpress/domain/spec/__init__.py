@@ -8,7 +8,8 @@ Operations apply in this order (the processor follows it, and `plan` computes si
 3. resize     one edge: the other keeps the aspect ratio; both edges: `fit` (default cover), as
               in sharp. cover: scale to cover both edges, crop to exactly WxH the part its
               `gravity` names (default center; top, bottom, left, right, the four corners,
-              or auto: the most interesting part, by libvips' attention measure).
+              or auto: the most interesting part, by libvips' attention measure; face:
+              centred on the largest face, faces: on all faces, as auto when none is found).
               contain: scale to fit inside, letterbox to exactly WxH. fill: stretch to WxH.
               inside: fit inside WxH keeping the aspect (one edge may be shorter). outside:
               cover WxH keeping the aspect (one edge may be longer). Enlarging is allowed.
@@ -31,14 +32,14 @@ outside the image, a resize whose scaled image passes `max_edge`, and a final ou
 `max_edge` on an edge or `max_pixels` in all, naming the operation that made it so.
 
 The package: `types` (the spec and its values), `values` (reading them), the grammars `json`,
-`query` and `url` (signed URLs' options), and `plan`.
+`query` and `url` (signed URLs' options), `responsive` (dpr and client hints), and `plan`.
 
 JSON grammar: `{"transformations": {...}}`, or the inner object alone; full and short forms mix.
 
     resize     {"width": int, "height": int, "fit": cover|contain|fill|inside|outside,
                 "gravity": GRAVITY}  | "WxH" | "Wx" | "xH"      (one edge may be left out)
                GRAVITY: center|top|bottom|left|right|top-left|top-right|bottom-left|
-               bottom-right|auto, or compass names (north, south-east, ...); cover only
+               bottom-right|auto|face|faces, or compass names (north, ...); cover only
     crop       {"x": int, "y": int, "width": int, "height": int}
     rotate     number
     flip       true | false                            mirror: the same
@@ -50,10 +51,13 @@ JSON grammar: `{"transformations": {...}}`, or the inner object alone; full and 
     format     jpeg | jpg | png | webp | avif | gif
     quality    1..100
     compress   true | false | 1..100
+    dpr        1..4: the device pixel ratio; multiplies the resize's edges when parsed, so
+               it leaves no trace in the canonical form (see `responsive`)
 
 Query parameters (GET renders): crop (X:Y:WIDTH:HEIGHT, or with commas), width, height, fit,
 gravity, rotate, flip, mirror, format, quality, compress, grayscale, sepia, blur, sharpen,
-watermarkText or watermarkImage (an image id or filename), watermarkPosition, watermarkOpacity.
+watermarkText or watermarkImage (an image id or filename), watermarkPosition, watermarkOpacity,
+dpr.
 Booleans there are true|false|1|0|yes|no|on|off (or empty, for true), so compress=1 means true;
 blur takes a sigma or true/false; numbers are ASCII digits. In JSON booleans are JSON true/false
 only, numbers JSON numbers, integers never accept a boolean, and `null` means "not given". Every
@@ -88,6 +92,14 @@ from pixelpress.domain.spec.plan import (
     rotated_size,
 )
 from pixelpress.domain.spec.query import parse_query
+from pixelpress.domain.spec.responsive import (
+    ACCEPT_CH,
+    WIDTH_STEPS,
+    Hint,
+    hinted_dpr,
+    hinted_width,
+    vary_headers,
+)
 from pixelpress.domain.spec.types import (
     COMPRESSED_QUALITY,
     DEFAULT_QUALITY,
@@ -103,11 +115,14 @@ from pixelpress.domain.spec.types import (
 from pixelpress.domain.spec.url import UrlOptions, negotiate, parse_options, to_options
 
 __all__ = [
+    "ACCEPT_CH",
     "COMPRESSED_QUALITY",
     "DEFAULT_QUALITY",
+    "WIDTH_STEPS",
     "Crop",
     "Fit",
     "Gravity",
+    "Hint",
     "OutputFormat",
     "OutputPlan",
     "Position",
@@ -117,6 +132,8 @@ __all__ = [
     "UrlOptions",
     "Watermark",
     "check_output",
+    "hinted_dpr",
+    "hinted_width",
     "negotiate",
     "parse_canonical",
     "parse_options",
@@ -126,4 +143,5 @@ __all__ = [
     "resize_geometry",
     "rotated_size",
     "to_options",
+    "vary_headers",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pixelpress.domain.limits import ImageLimits
+from pixelpress.domain.spec.responsive import MAX_DPR, MIN_DPR, apply_dpr
 from pixelpress.domain.spec.types import (
     FORMAT_ALIASES,
     Fit,
@@ -28,6 +29,7 @@ from pixelpress.domain.spec.values import (
     read_choice,
     read_compress,
     read_crop,
+    read_float,
     read_gravity,
     read_int,
     read_object,
@@ -42,7 +44,7 @@ DEFAULT_LIMITS = ImageLimits()
 UNBOUNDED = ImageLimits(max_edge=2**31 - 1)
 OPERATIONS = frozenset(
     {"resize", "crop", "rotate", "flip", "mirror", "filters", "filter", "watermark", "format",
-     "quality", "compress"}
+     "quality", "compress", "dpr"}
 )  # fmt: skip
 FILTER_NAMES = {"grayscale": "grayscale", "greyscale": "grayscale", "sepia": "sepia",
                 "sharpen": "sharpen", "blur": "blur"}  # fmt: skip
@@ -136,6 +138,7 @@ def _short_filters(value: Any, field: str, into: dict[str, Any]) -> None:
 def _parse_object(payload: object, prefix: str, edge: int, *, trusted: bool) -> TransformSpec:
     obj = read_object(payload, prefix, OPERATIONS)
     values: dict[str, Any] = {}
+    dpr: float | None = None
     # quality first, so that a `compress: N` can be compared with it
     for key in sorted(obj, key=lambda k: k != "quality"):
         value, field = obj[key], join(prefix, key)
@@ -159,4 +162,9 @@ def _parse_object(payload: object, prefix: str, edge: int, *, trusted: bool) -> 
             values["quality"] = read_int(value, field, lo=1, hi=100)
         elif key == "compress":
             read_compress(value, field, values, text_ok=False)
-    return finish(values, prefix or "transformations")
+        elif key == "dpr":
+            dpr = read_float(value, field, lo=MIN_DPR, hi=MAX_DPR)
+    spec = finish(values, prefix or "transformations")
+    if dpr is None:
+        return spec
+    return apply_dpr(spec, dpr, max_edge=edge, field=join(prefix, "dpr"))

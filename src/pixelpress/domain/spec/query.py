@@ -7,6 +7,7 @@ from typing import Any
 
 from pixelpress.domain.limits import ImageLimits
 from pixelpress.domain.spec.json import DEFAULT_LIMITS
+from pixelpress.domain.spec.responsive import MAX_DPR, MIN_DPR, apply_dpr
 from pixelpress.domain.spec.types import (
     DEFAULT_OPACITY,
     FORMAT_ALIASES,
@@ -27,6 +28,7 @@ from pixelpress.domain.spec.values import (
     read_choice,
     read_compress,
     read_crop_text,
+    read_float,
     read_gravity,
     read_int,
     read_opacity,
@@ -38,7 +40,7 @@ from pixelpress.domain.spec.values import (
 QUERY_KEYS = frozenset(
     {"crop", "width", "height", "fit", "gravity", "rotate", "flip", "mirror", "format",
      "quality", "compress", "grayscale", "sepia", "blur", "sharpen", "watermarkText",
-     "watermarkImage", "watermarkPosition", "watermarkOpacity"}
+     "watermarkImage", "watermarkPosition", "watermarkOpacity", "dpr"}
 )  # fmt: skip
 
 
@@ -100,4 +102,8 @@ def parse_query(
         for key in ("watermarkPosition", "watermarkOpacity"):
             if key in p:
                 raise nonsense(key, f"'{key}' needs a watermarkText or a watermarkImage.")
-    return finish(values, "transformations")
+    spec = finish(values, "transformations")
+    if "dpr" not in p:
+        return spec
+    dpr = read_float(p["dpr"], "dpr", lo=MIN_DPR, hi=MAX_DPR, text_ok=True)
+    return apply_dpr(spec, dpr, max_edge=edge, field="dpr")

@@ -80,6 +80,10 @@ class Gravity(StrEnum):
     BOTTOM_RIGHT = "bottom-right"
     AUTO = "auto"
     """The most interesting part (libvips' attention: skin tones, saturation, edges)."""
+    FACE = "face"
+    """Centred on the largest face found (see `domain.faces`); without one, as `auto`."""
+    FACES = "faces"
+    """Centred on the box around every face found; without one, as `auto`."""
 
 
 # Compass names (Cloudinary's, imgproxy's) for the same places.
