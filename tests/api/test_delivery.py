@@ -118,7 +118,7 @@ async def test_auto_format_follows_accept_and_varies(client: httpx.AsyncClient) 
     headers = await register(client)
     image_id = (await upload(client, headers)).json()["imageId"]
     url = await mint(client, headers, image_id, transformations={"resize": "200x"}, autoFormat=True)
-    assert url.split("/")[-2].endswith("f_auto")
+    assert ",f_auto,v_" in url.split("/")[-2]
     for accept, media in [
         ("image/avif,image/webp,*/*", "image/avif"),
         ("image/webp,*/*", "image/webp"),
@@ -208,6 +208,11 @@ async def test_replace_purges_variants_and_new_urls_render_the_new_bytes(
     assert (await client.get(f"/api/v1/images/{image_id}", headers=headers)).json()[
         "format"
     ] == "png"
+    # a URL minted now names the new bytes' version, so no browser cache keeps the old pixels
+    again = await mint(client, headers, image_id, transformations=W400)
+    assert again.split("/")[-2] == f"w_400,q_80,f_jpeg,v_{body['content_hash'][:8]}"
+    assert url.split("/")[-2] != again.split("/")[-2]
+    assert (await client.get(again)).content == after.content  # one variant: v_ is no option
 
 
 async def test_dry_run_says_size_format_and_whether_cached(
@@ -610,8 +615,13 @@ async def test_batch_minting_answers_in_order_and_names_the_refused_item(
     r = await client.post("/api/v1/urls", json={"items": items}, headers=headers)
     assert r.status_code == 200, r.text
     minted = r.json()["items"]
-    assert [m["options"] for m in minted[:2]] == ["w_160,f_auto", "w_320,f_auto"]
-    assert minted[2]["options"].startswith("exp_") and minted[2]["expiresAt"] > time.time()
+    shown = await client.get(f"/api/v1/images/{first}", headers=headers)
+    version = f"v_{shown.json()['content_hash'][:8]}"
+    assert [m["options"] for m in minted[:2]] == [
+        f"w_160,f_auto,{version}",
+        f"w_320,f_auto,{version}",
+    ]
+    assert minted[2]["options"].startswith("v_") and minted[2]["expiresAt"] > time.time()
     single = await mint(client, headers, first, transformations={"resize": {"width": 160}},
                         autoFormat=True)  # fmt: skip
     assert minted[0]["url"] == single

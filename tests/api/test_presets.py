@@ -92,7 +92,7 @@ async def test_presets_in_urls_render_and_jobs_and_an_edit_purges(
         f"/api/v1/images/{image_id}/urls", json={"preset": "thumb"}, headers=headers
     )
     url = minted.json()["url"]
-    assert "/t_thumb/" in url
+    assert "/t_thumb,v_" in url
     first = await client.get(url)
     assert size_of(first) == (200, 200)
     assert first.headers["cache-control"] == "public, max-age=3600"  # an edit changes it

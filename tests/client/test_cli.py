@@ -176,11 +176,11 @@ def test_url_show_and_rm(shell: Shell, user: str, tmp_path: Path) -> None:
     done = shell.run("url", image_id, "--width", "400", "--auto")
     assert done.returncode == 0, done.stderr
     url = done.stdout.strip()
-    assert f"/w_400,f_auto/{image_id}" in url
+    assert "/w_400,f_auto,v_" in url and url.endswith(f"/{image_id}")
     served = httpx.get(url, headers={"Accept": "image/webp"})
     assert (served.status_code, served.headers["content-type"]) == (200, "image/webp")
     minted = shell.json("url", image_id, "--crop", "0:0:100:100", "--expires-in", "60")
-    assert minted["options"].startswith("cr_0:0:100:100,exp_")
+    assert minted["options"].startswith("cr_0:0:100:100,v_") and ",exp_" in minted["options"]
 
     shown = shell.run("show", image_id)
     assert shown.returncode == 0

@@ -62,11 +62,13 @@ async def test_srcset_awaited(server: Server) -> None:
 def test_hinted_urls_minted_and_signed_alike(server: Server) -> None:
     signer = UrlSigner(URL_KEY, server.base)
     with server.signed_up() as pp:
-        image_id = pp.upload(photo(800, 600)).image_id
+        uploaded = pp.upload(photo(800, 600))
+        image_id, version = uploaded.image_id, uploaded.image.content_hash
         spec = {"resize": {"width": 200}}
         minted = pp.mint_url(image_id, spec, auto_dpr=True, auto_width=True)
-        assert minted.options == "w_auto:200,dpr_auto"
-        assert signer.url(image_id, spec, auto_dpr=True, auto_width=True) == minted.url
+        assert minted.options == f"w_auto:200,dpr_auto,v_{version[:8]}"
+        signed = signer.url(image_id, spec, auto_dpr=True, auto_width=True, version=version)
+        assert signed == minted.url
         fetched = pp.fetch(minted.url)  # no hints: the fallback width
         assert pyvips.Image.new_from_buffer(fetched.content, "").width == 200
 

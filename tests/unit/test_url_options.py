@@ -73,6 +73,13 @@ def test_auto_format_negotiates_from_accept() -> None:
     assert str(parsed.spec.format) == "webp"
 
 
+def test_a_version_changes_the_url_not_the_spec() -> None:
+    assert parse_options("w_100,v_3f2a9c1e") == parse_options("w_100")
+    assert parse_options("v_1").spec is None
+    canonical = parse_options("w_100").spec.canonical()  # type: ignore[union-attr]
+    assert to_options(canonical, version="3f2a9c1e", expires=5) == "w_100,v_3f2a9c1e,exp_5"
+
+
 def test_expiry_is_read_and_nothing_means_no_spec() -> None:
     parsed = parse_options("w_100,exp_1767225600")
     assert parsed.expires == 1767225600
@@ -99,6 +106,9 @@ def test_expiry_is_read_and_nothing_means_no_spec() -> None:
         ("wp_top", Unprocessable),  # a position needs a text
         ("exp_soon", InvalidInput),
         ("q_101", Unprocessable),
+        ("w_10,v_a.b", InvalidInput),
+        ("w_10,v_" + "a" * 33, InvalidInput),
+        ("v_é", InvalidInput),
     ],
 )
 def test_bad_options_are_4xx_errors(options: str, error: type[Exception]) -> None:

@@ -16,7 +16,7 @@ from pixelpress.client.errors import InvalidRequestError
 from pixelpress.domain import signing
 from pixelpress.domain.errors import DomainError, Unprocessable
 from pixelpress.domain.spec import parse_spec
-from pixelpress.domain.spec.url import to_options
+from pixelpress.domain.spec.url import content_version, to_options
 
 
 class UrlSigner:
@@ -39,9 +39,12 @@ class UrlSigner:
         expires_at: int | datetime | None = None,
         auto_dpr: bool = False,
         auto_width: bool = False,
+        version: str | None = None,
     ) -> str:
         """The options segment (`w_400,q_80,f_auto`) of a spec in any JSON form the API takes;
-        `auto_dpr`, `auto_width`: `dpr_auto`, `w_auto` (the spec's width as the fallback)."""
+        `auto_dpr`, `auto_width`: `dpr_auto`, `w_auto` (the spec's width as the fallback);
+        `version`: the image's `content_hash` (`v_`, as minted URLs carry it, so that a
+        replaced image gets new URLs)."""
         try:
             spec = parse_spec(dict(transformations)) if transformations else None
             if spec is not None and spec.watermark_ref is not None:
@@ -55,6 +58,7 @@ class UrlSigner:
                 expires=expires,
                 auto_dpr=auto_dpr,
                 auto_width=auto_width,
+                version=content_version(version) if version else None,
             )
         except DomainError as exc:
             raise InvalidRequestError(
@@ -73,16 +77,19 @@ class UrlSigner:
         expires_at: int | datetime | None = None,
         auto_dpr: bool = False,
         auto_width: bool = False,
+        version: str | None = None,
     ) -> str:
         """The signed URL of `image_id` rendered by `transformations`; `auto_format`: the
         best format each browser takes; `expires_at`: when it stops working (unix time);
-        `auto_dpr`, `auto_width`: sized from the browser's client hints."""
+        `auto_dpr`, `auto_width`: sized from the browser's client hints; `version`: the
+        image's `content_hash`."""
         options = self.options(
             transformations,
             auto_format=auto_format,
             expires_at=expires_at,
             auto_dpr=auto_dpr,
             auto_width=auto_width,
+            version=version,
         )
         signed = f"{options}/{image_id}"
         return f"{self.base_url}/i/{signing.sign_url(self._key, signed)}/{signed}"

@@ -92,11 +92,11 @@ async def expand(
 
 
 def check_unsigned(options: str) -> None:
-    """A URL without a signature names presets, and nothing else but f_auto (whether they are
-    public is known once they are found)."""
+    """A URL without a signature names presets, and nothing else but f_auto and a version
+    (whether they are public is known once they are found)."""
     parts = options.split(",")
     if not preset_names(options) or any(
-        not p.startswith("t_") and p not in UNSIGNED_OPTIONS for p in parts
+        not p.startswith(("t_", "v_")) and p not in UNSIGNED_OPTIONS for p in parts
     ):
         raise _not_public()
 

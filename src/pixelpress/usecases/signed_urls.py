@@ -23,7 +23,7 @@ from pixelpress.domain.spec import (
     to_options,
     vary_headers,
 )
-from pixelpress.domain.spec.url import preset_names
+from pixelpress.domain.spec.url import content_version, preset_names
 from pixelpress.ports import Cache, Database
 from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.preset_expansion import (
@@ -33,7 +33,7 @@ from pixelpress.usecases.preset_expansion import (
     settle_options,
     with_preset,
 )
-from pixelpress.usecases.transforms import settle_spec
+from pixelpress.usecases.transforms import settle_for
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ async def mint_url(
     """A signed URL for `user`'s image, checked against it first (see `settle_spec`).
     `hints`: the URL reads them (`dpr_auto`; `w_auto`, the spec's width as its fallback).
     With `preset` (found through `cache`), the URL names it, and `spec` overrides it."""
-    spec = await settle_spec(image_id, spec, user=user, db=db, limits=limits)
+    image, spec = await settle_for(image_id, spec, user=user, db=db, limits=limits)
     expires = int(now) + expires_in if expires_in else None
     options = to_options(
         spec.canonical() if spec else None,
@@ -101,6 +101,7 @@ async def mint_url(
         expires=expires,
         auto_dpr=Hint.DPR in hints,
         auto_width=Hint.WIDTH in hints,
+        version=content_version(image.content_hash),
     )
     if preset is not None:
         if cache is None:

@@ -226,6 +226,13 @@ async def settle_spec(
     """`spec` settled for `user`'s image: its watermark named by image id (as a URL carries
     it), and checked against the image (a crop outside it, an output past the limits) before a
     URL is minted, rather than failing every time the URL is fetched."""
+    return (await settle_for(image_id, spec, user=user, db=db, limits=limits))[1]
+
+
+async def settle_for(
+    image_id: str, spec: TransformSpec | None, *, user: User, db: Database, limits: ImageLimits
+) -> tuple[Image, TransformSpec | None]:
+    """`settle_spec`, with the image it was settled against."""
     async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
         if spec is not None:
@@ -234,4 +241,4 @@ async def settle_spec(
         plan(
             spec, width=image.width, height=image.height, source_format=image.format, limits=limits
         )
-    return spec
+    return image, spec

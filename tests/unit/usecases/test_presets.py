@@ -96,7 +96,7 @@ async def test_urls_name_presets_and_their_own_options_override(world: World) ->
         db=world.db, limits=world.limits, keys=KEYS, base_url="http://x", now=NOW,
         preset="thumb", cache=world.cache,
     )  # fmt: skip
-    assert minted.options == "t_thumb,w_300,h_300,c_cover"
+    assert minted.options == f"t_thumb,w_300,h_300,c_cover,v_{image.content_hash[:8]}"
     asked = await read(world, minted.url)
     expected = parse_spec(
         {"resize": {"width": 300, "height": 300, "gravity": "auto"}, "quality": 75}

@@ -25,6 +25,9 @@ Options are comma-separated `key_value` pairs, in any order:
     w_auto  w_auto:800    the width from the client's width hint, rounded up to a step; without
                           a hint the fallback (or 1024), an ordinary width
     exp_1767225600        the URL stops working at this unix time (covered by the signature)
+    v_3f2a9c1e            a version (up to 32 letters and digits): it changes the URL, never the
+                          image. Minted URLs carry the image's content version, so replacing an
+                          image gives it new URLs and no cache keeps the old pixels.
     t_thumb               a named preset (`domain.presets`): its options come first, and the
                           URL's own options override them (`expand_presets`)
     _                     no option at all (the original, re-encoded upright and stripped)
@@ -181,6 +184,9 @@ def read_options(text: str, edge: int) -> ReadOptions:
             if not (value.isascii() and value.isdigit()):  # "¹" is a digit to isdigit()
                 raise _bad("exp_ takes a unix time.")
             read.expires = int(value)
+        elif key == "v":
+            if not (value.isascii() and value.isalnum() and len(value) <= MAX_VERSION):
+                raise _bad(f"v_ takes a version: up to {MAX_VERSION} letters and digits.")
         elif key == PRESET:
             raise _bad(f"Preset 't_{value}' is not known here.")
         else:
@@ -189,6 +195,14 @@ def read_options(text: str, edge: int) -> ReadOptions:
 
 
 PRESET = "t"
+MAX_VERSION = 32
+VERSION_CHARS = 8
+
+
+def content_version(content_hash: str) -> str:
+    """What a minted URL says of the image's bytes (`v_`): new bytes under the same id
+    (a replace) make new URLs, so no browser or CDN keeps serving the old pixels."""
+    return content_hash[:VERSION_CHARS]
 
 
 def preset_names(text: str) -> tuple[str, ...]:
@@ -230,6 +244,7 @@ def to_options(
     expires: int | None = None,
     auto_dpr: bool = False,
     auto_width: bool = False,
+    version: str | None = None,
 ) -> str:
     """The options segment for a canonical spec (as `TransformSpec.canonical()` gives it).
     `auto_width`: `w_auto`, the spec's width (if any) as its fallback; `auto_dpr`: `dpr_auto`."""
@@ -282,6 +297,8 @@ def to_options(
         parts.append("f_auto")
     elif "format" in canonical:
         parts.append(f"f_{canonical['format']}")
+    if version is not None:
+        parts.append(f"v_{version}")
     if expires is not None:
         parts.append(f"exp_{expires}")
     unsupported = set(canonical) - {
