@@ -348,7 +348,7 @@ class PixelpressApi:
                     raise RuntimeError(f"a background variant of {image_id} failed: {found}")
                 waited = time.monotonic() - started
                 if found and all(v.get("status") == "ready" for v in found):
-                    seen[image_id] = found[0]
+                    seen[image_id] = max(found, key=lambda v: v.get("width") or 0)  # the top
                     pending.discard(image_id)
                 elif not found and waited > grace:
                     pending.discard(image_id)
