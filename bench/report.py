@@ -126,6 +126,14 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         250,
         "whole server process, fresh before the load",
     )
+    load_hwm = _get(phases, "pixelpress_memory_load", "vm_hwm_mb")
+    add(
+        "(d) Pixelpress peak memory (VmHWM), uncached renders while taking 35 MP uploads, MB",
+        load_hwm,
+        "<",
+        200,
+        "whole server process over its life: uploads, their renditions, then the mixed load",
+    )
     return out
 
 
@@ -284,6 +292,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         rendition_note(mem.get("renditions")) + ". The last column is the earlier process that "
         "took the uploads and made their renditions (information, not the target).",
         "",
+        *_memory_load_lines(phases.get("pixelpress_memory_load") or {}),
         "## Targets",
         "",
         "| ratio | measured | target | verdict | note |",
@@ -300,6 +309,26 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += ["", "## Did not run or failed", ""]
         lines += [f"- {name}: {message}" for name, message in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def _memory_load_lines(mem: dict[str, Any]) -> list[str]:
+    """(d), from bench/memory_load.py."""
+    return [
+        "## (d) Pixelpress memory, uncached 400 px JPEGs of 7000x5000 photos while taking "
+        "more of them",
+        "",
+        f"A fresh server process takes copies of the photo and makes their renditions, then "
+        f"{mem.get('renders', '?')} uncached renders (concurrency 8) while {mem.get('uploaders')}"
+        f" clients upload {mem.get('uploads_during', '?')} more, whose renditions it makes too.",
+        "",
+        "| VmHWM MB | sampled peak RSS MB | VmHWM MB before the load | idle RSS MB before it "
+        "| server CPU ms / render (uploads included) | uploads s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {_fmt(mem.get('vm_hwm_mb'))} | {_fmt(mem.get('sampled_peak_rss_mb'))} | "
+        f"{_fmt(mem.get('setup_vm_hwm_mb'))} | {_fmt(mem.get('idle_rss_mb'))} | "
+        f"{_fmt(mem.get('render_cpu_ms_per_image'))} | {_fmt(mem.get('uploads_s'))} |",
+        "",
+    ]
 
 
 def _per_round(profile: dict[str, Any]) -> str:

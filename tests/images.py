@@ -156,3 +156,14 @@ def write(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "upload"
     path.write_bytes(data)
     return path
+
+
+def grainy_photo(width: int, height: int) -> bytes:
+    """`photo`'s gradient under fine, film-like grain, as a JPEG (Q=92): texture near the limit
+    of what a reduced master keeps, where a render from one loses sharpness first."""
+    xyz = pyvips.Image.xyz(width, height)
+    r = xyz[0] * 255 / max(width - 1, 1)
+    g = xyz[1] * 255 / max(height - 1, 1)
+    grain = pyvips.Image.gaussnoise(width, height, sigma=20, mean=0, seed=7).gaussblur(2)
+    image = (r.bandjoin([g, r * 0 + 128]) + grain).cast("uchar").copy(interpretation="srgb")
+    return bytes(image.write_to_buffer(".jpg", Q=92))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 M_MMAP_THRESHOLD = -3
@@ -24,17 +25,33 @@ MMAP_THRESHOLD = 1024 * 1024
 ARENA_MAX = 2
 
 
-def tune() -> bool:
-    """True when glibc took the settings."""
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:
-        return False
+        return None
     try:
         libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
         libc.gnu_get_libc_version  # noqa: B018 - glibc only: musl has mallopt as a stub
     except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def trim() -> None:
+    """Gives the heap's free pages back to the system (`malloc_trim`), after a large decode:
+    the small buffers it freed would otherwise stay resident, and the next one peaks higher."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def tune() -> bool:
+    """True when glibc took the settings."""
+    libc = _glibc()
+    if libc is None:
         return False
+    mallopt = libc.mallopt
     done = True
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         done = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and done

@@ -23,7 +23,7 @@ from pixelpress.settings import Settings
 from tests.api.helpers import assert_error, drain, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
-from tests.images import photo
+from tests.images import grainy_photo, photo
 
 W400 = {"resize": {"width": 400}, "format": "jpeg", "quality": 80}
 
@@ -73,7 +73,7 @@ async def test_concurrent_requests_render_once(
     client: httpx.AsyncClient, services: Services
 ) -> None:
     headers = await register(client)
-    image_id = (await upload(client, headers, photo(2000, 1500))).json()["imageId"]
+    image_id = (await upload(client, headers, photo(1000, 750))).json()["imageId"]
     url = await mint(
         client, headers, image_id, transformations={"resize": "300x", "filter": "sepia"}
     )
@@ -270,10 +270,13 @@ def ssim(a: bytes, b: bytes) -> float:
 @pytest.fixture
 async def big_photo(client: httpx.AsyncClient, services: Services) -> tuple[dict[str, str], str]:
     headers = await register(client)
-    source = photo(4000, 3000, ".jpg", Q=92)
-    image_id = (await upload(client, headers, source)).json()["imageId"]
-    await drain(services)  # the rendition job
+    image_id = (await upload(client, headers, grainy_photo(3000, 2250))).json()["imageId"]
+    await drain(services)  # the rendition job: every level of the pyramid
     return headers, image_id
+
+
+def jpeg_of_width(width: int) -> dict[str, Any]:
+    return {"resize": {"width": width}, "format": "jpeg", "quality": 80}
 
 
 async def test_renditions_serve_small_outputs_with_the_same_quality(
@@ -281,19 +284,62 @@ async def test_renditions_serve_small_outputs_with_the_same_quality(
 ) -> None:
     headers, image_id = big_photo
     image = (await client.get(f"/api/v1/images/{image_id}", headers=headers)).json()
-    assert image["status"] == "uploaded"  # the rendition is Pixelpress's own work
-    [rendition] = image["variants"]
-    assert (rendition["width"], rendition["height"], rendition["status"]) == (2048, 1536, "ready")
+    assert image["status"] == "uploaded"  # the renditions are Pixelpress's own work
+    levels = sorted((v["width"], v["height"], v["status"]) for v in image["variants"])
+    assert levels == [(512, 384, "ready"), (1024, 768, "ready"), (2048, 1536, "ready")]
     original = await services.storage.get(f"images/{image_id}/original")
-    for spec in (W400, {"resize": {"width": 800, "height": 800, "fit": "cover"}, "format": "png"}):
+    # Each level at the largest output it serves (the 2048 px master: anything that fits in
+    # it, but the 1024 px level serves up to about 600 px wide, the 512 px one up to 426 px).
+    cover = {"resize": {"width": 800, "height": 800, "fit": "cover"}, "format": "png"}
+    for spec in (jpeg_of_width(1000), cover, jpeg_of_width(600), jpeg_of_width(426)):
         url = await mint(client, headers, image_id, transformations=spec)
         served = (await client.get(url)).content
         direct = await services.processor.render(original, parse_spec(spec))
-        assert ssim(served, direct.data) >= 0.98
-    # proof that the rendition is the source: without the original, small outputs still render
-    await services.storage.delete(f"images/{image_id}/original")
-    small = await mint(client, headers, image_id, transformations={"resize": "600x"})
+        assert ssim(served, direct.data) >= 0.98, spec
+    # proof that the levels are the sources: without the original and the bigger levels,
+    # outputs that fit the smaller ones still render
+    keys = {v["width"]: await level_key(services, image_id, v["id"]) for v in image["variants"]}
+    for key in (f"images/{image_id}/original", keys[2048]):
+        await services.storage.delete(key)
+    small = await mint(client, headers, image_id, transformations=jpeg_of_width(600))
     assert (await client.get(small)).status_code == 200
+    await services.storage.delete(keys[1024])
+    smaller = await mint(client, headers, image_id, transformations=jpeg_of_width(420))
+    assert (await client.get(smaller)).status_code == 200
+
+
+async def test_replace_and_delete_leave_no_level_behind(
+    client: httpx.AsyncClient,
+    services: Services,
+    settings: Settings,
+    big_photo: tuple[dict[str, str], str],
+) -> None:
+    headers, image_id = big_photo
+    url = await mint(client, headers, image_id, transformations=jpeg_of_width(300))
+    assert (await client.get(url)).status_code == 200
+    before = {path: path.read_bytes() for path in stored_files(settings)}
+    assert len(before) == 5  # the original, three levels, the thumbnail
+    r = await client.put(
+        f"/api/v1/images/{image_id}",
+        headers={**headers, "Content-Type": "image/jpeg"},
+        content=photo(900, 1200),
+    )
+    assert r.status_code == 200, r.text
+    await drain(services)  # the new bytes get one level, of 512 px
+    # the new original and level (at the old level's key: the same spec): nothing of the old
+    after = {path: path.read_bytes() for path in stored_files(settings)}
+    assert len(after) == 2 and all(before.get(path) != data for path, data in after.items())
+    image = (await client.get(f"/api/v1/images/{image_id}", headers=headers)).json()
+    assert [(v["width"], v["height"]) for v in image["variants"]] == [(384, 512)]
+    assert (await client.delete(f"/api/v1/images/{image_id}", headers=headers)).status_code == 204
+    assert stored_files(settings) == []
+
+
+async def level_key(services: Services, image_id: str, variant_id: str) -> str:
+    async with services.db.unit_of_work(readonly=True) as uow:
+        variant = await uow.variants.get(variant_id)
+    assert variant is not None and variant.image_id == image_id
+    return variant.storage_key
 
 
 def animated_gif(frames: int = 3) -> bytes:

@@ -143,6 +143,22 @@ async def test_auto_gravity_finds_the_interesting_part(processor: ImageProcessor
     assert centred.deviate() < 1
 
 
+async def test_a_large_jpeg_resizes_to_the_exact_size_and_picture(
+    processor: ImageProcessor,
+) -> None:
+    # Over 16 MP: decoded with more shrink on load than libvips' thumbnail would use.
+    source = photo(6400, 3300, ".jpg", Q=90)
+    for spec, size in (
+        ({"resize": {"width": 2048, "height": 2048, "fit": "inside"}}, (2048, 1056)),
+        ({"resize": {"width": 301, "height": 200, "fit": "fill"}}, (301, 200)),
+        ({"resize": {"width": 300, "height": 300, "fit": "cover", "gravity": "left"}}, (300, 300)),
+    ):
+        out, image = await render(processor, source, spec)
+        assert (out.width, out.height) == size
+        assert is_red(image.getpoint(4, 4))  # photo()'s red top-left corner, in its place
+        assert not is_red(image.getpoint(size[0] - 4, size[1] - 4))
+
+
 async def test_crop_then_resize(processor: ImageProcessor) -> None:
     _, image = await render(
         processor,

@@ -8,14 +8,11 @@ bounded thread pool: OpenCV releases the GIL while it searches."""
 from __future__ import annotations
 
 import threading
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 import anyio
-import cv2
-import cv2.data
-import numpy as np
 import pyvips
 
 from pixelpress.adapters.vips.ingest import check_header, head, open_as, sniff
@@ -34,14 +31,25 @@ NEIGHBOURS = 5
 """Overlapping hits a face needs: fewer finds more faces, and more that are not."""
 
 
+@cache
+def _opencv() -> Any:
+    """OpenCV, imported at the first search rather than at start-up: with numpy it brings some
+    40 MB of libraries into memory, which a process that is never asked for a face need not
+    carry."""
+    import cv2
+    import cv2.data
+
+    # Our pool runs one search per thread; OpenCV's own pool would only contend with it.
+    cv2.setNumThreads(1)
+    return cv2
+
+
 class HaarFaceDetector:
     def __init__(self, limits: ImageLimits, *, threads: int, edge: int = EDGE) -> None:
         self.limits = limits
         self._limiter = anyio.CapacityLimiter(threads)
         self._edge = edge
         self._local = threading.local()  # a classifier is not to be shared across threads
-        # Our pool runs one search per thread; OpenCV's own pool would only contend with it.
-        cv2.setNumThreads(1)
 
     async def detect(self, source: bytes | Path) -> Faces:
         work = partial(self._detect, source)
@@ -50,6 +58,7 @@ class HaarFaceDetector:
     def _classifier(self) -> Any:
         found = getattr(self._local, "classifier", None)
         if found is None:
+            cv2 = _opencv()
             found = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / CASCADE))
             if found.empty():  # pragma: no cover - a broken OpenCV install
                 raise RuntimeError(f"OpenCV's {CASCADE} could not be loaded")
@@ -87,5 +96,7 @@ class HaarFaceDetector:
         else:
             small = pyvips.Image.thumbnail_buffer(source, self._edge, **options)
         grey = srgb(small).colourspace("b-w")[0].cast("uchar")
+        import numpy as np  # with OpenCV, at the first search
+
         pixels = np.frombuffer(grey.write_to_memory(), dtype=np.uint8)
         return pixels.reshape(grey.height, grey.width), (width, height)

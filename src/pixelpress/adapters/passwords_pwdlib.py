@@ -12,7 +12,9 @@ class PwdlibPasswordHasher:
     def __init__(self, limiter: anyio.CapacityLimiter) -> None:
         self._hash = PasswordHash((Argon2Hasher(), BcryptHasher()))
         self._limiter = limiter
-        self._dummy = self._hash.hash("pixelpress-dummy-password")
+        self._dummy: str | None = None
+        """Made at the first login of an unknown name, not at start-up: an argon2id hash takes
+        64 MiB, and a process that never needs it should not peak by that much."""
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
@@ -28,4 +30,6 @@ class PwdlibPasswordHasher:
         return await anyio.to_thread.run_sync(check, limiter=self._limiter)
 
     async def dummy_verify(self) -> None:
+        if self._dummy is None:
+            self._dummy = await self.hash("pixelpress-dummy-password")
         await self.verify("not-the-password", self._dummy)

@@ -21,7 +21,7 @@ from pixelpress.usecases.access import IMAGE_NOT_FOUND, may_see
 from pixelpress.usecases.admission import Budget, RenderGate
 from pixelpress.usecases.faces import FaceFinder, focus_for
 from pixelpress.usecases.records import Card, Delivered, RecordCache
-from pixelpress.usecases.renditions import rendition_hash, source_for
+from pixelpress.usecases.renditions import is_level, level_hashes, rendition_hash, source_for
 from pixelpress.usecases.transforms import watermark_bytes
 
 
@@ -48,7 +48,7 @@ class Deliverer:
 @dataclass(frozen=True)
 class Facts:
     """What a render of `spec` needs to know of the image: the row and the variants at hand
-    (from the database: the spec's own row and the rendition; from a card: the rendition)."""
+    (from the database: the spec's own row and the renditions; from a card: the renditions)."""
 
     image: Image
     spec: TransformSpec
@@ -132,8 +132,7 @@ async def _facts(
     """From the image's card when the cache has one, else from the database (which leaves a
     card behind, once the image's background work is done)."""
     if spec is not None and (card := await d.records.card(image_id)) is not None:
-        rendition = card.rendition
-        variants = {} if rendition is None else {rendition.spec_hash: rendition}
+        variants = {level.spec_hash: level for level in card.levels}
         return Facts(card.image, spec, variants, from_card=True)
     async with d.db.unit_of_work(readonly=True) as uow:
         image = await uow.images.get(image_id)
@@ -141,12 +140,13 @@ async def _facts(
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         if spec is None:
             spec = parse_query({"format": image.format if image.format != "tiff" else "jpeg"})
-        wanted = rendition_hash(image)
-        hashes = [spec.hash] if wanted is None else [spec.hash, wanted]
-        variants = await uow.variants.find_many(image.id, hashes)
-    rendition = variants.get(wanted) if wanted is not None else None
-    if wanted is None or (rendition is not None and rendition.status is VariantStatus.READY):
-        await d.records.remember_card(Card(image, rendition))
+        levels = level_hashes(image)
+        variants = await uow.variants.find_many(image.id, [spec.hash, *levels])
+    # Once the rendition job is done (it makes every level in one go), a card.
+    top = variants.get(rendition_hash(image) or "")
+    if not levels or (top is not None and top.status is VariantStatus.READY):
+        ready = (variants[h] for h in levels if h in variants)
+        await d.records.remember_card(Card(image, tuple(ready)))
     return Facts(image, spec, variants, from_card=False)
 
 
@@ -176,11 +176,11 @@ async def _produce(
                     found = await _stored(image, spec, await _row(image, spec, key, d), d)
                 if found is not None:
                     return found
-                rendition = variants.get(rendition_hash(image) or "")
+                levels = [variants[h] for h in level_hashes(image) if h in variants]
                 if budget is not None:
                     await budget()
                 async with d.gate.admitted():
-                    return await _render(image, spec, key, rendition, d)
+                    return await _render(image, spec, key, levels, d)
             finally:
                 await d.cache.release(lock)
         # Someone else is rendering it: wait for their result rather than render it twice.
@@ -246,9 +246,9 @@ async def _stored(
 
 
 async def _render(
-    image: Image, spec: TransformSpec, key: str, rendition: Variant | None, d: Deliverer
+    image: Image, spec: TransformSpec, key: str, levels: list[Variant], d: Deliverer
 ) -> Delivered:
-    source = await source_for(image, spec, rendition, storage=d.storage)
+    source = await source_for(image, spec, levels, storage=d.storage)
     watermark = await watermark_bytes(spec, db=d.db, storage=d.storage)
     focus = await focus_for(image, spec, source, d.faces)
     rendered = await d.processor.render(source, spec, watermark=watermark, focus=focus)
@@ -279,7 +279,7 @@ async def _render(
             await d.storage.delete(key)
             raise NotFound(IMAGE_NOT_FOUND, code="image_not_found")
         await uow.variants.save(variant)
-        if d.presets and spec.hash != rendition_hash(image):  # that one is Pixelpress's own
+        if d.presets and not is_level(image, spec.hash):
             await uow.presets.link(d.presets, image.id, spec.hash)
         await d.records.remember(image.id, found)
         await uow.commit()

@@ -36,7 +36,7 @@ from pixelpress.ports import (
     UnitOfWork,
 )
 from pixelpress.usecases.access import visible_image
-from pixelpress.usecases.renditions import needs_rendition, rendition_spec
+from pixelpress.usecases.renditions import level_hashes, needs_rendition, rendition_spec
 from pixelpress.usecases.transforms import Queued, publish_after_commit, queue_variant
 
 
@@ -220,10 +220,10 @@ async def views_of(uow: UnitOfWork, images: list[Image]) -> list[ImageView]:
 
 def _view(image: Image, variants: list[Variant], jobs: list[Job]) -> ImageView:
     """The rendition's job is Pixelpress's own work: it does not make an image `processed`."""
-    if not needs_rendition(image):
+    levels = level_hashes(image)
+    if not levels:
         return ImageView(image, variants, jobs)
-    rendition = rendition_spec(image).hash
-    internal = {v.id for v in variants if v.spec_hash == rendition}
+    internal = {v.id for v in variants if v.spec_hash in levels}
     return ImageView(image, variants, [j for j in jobs if j.variant_id not in internal])
 
 

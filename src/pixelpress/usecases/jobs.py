@@ -12,12 +12,16 @@ from datetime import datetime, timedelta
 
 from pixelpress.domain.backoff import backoff
 from pixelpress.domain.errors import DomainError, Unavailable
+from pixelpress.domain.ids import new_id
+from pixelpress.domain.keys import variant_key
 from pixelpress.domain.models import (
     MEDIA_TYPES,
     ClaimOutcome,
+    Image,
     Job,
     JobStatus,
     LogLevel,
+    Rendered,
     Variant,
     VariantStatus,
 )
@@ -25,7 +29,12 @@ from pixelpress.ports import Clock, Database, ImageProcessor, ObjectStorage, Tas
 from pixelpress.usecases.faces import FaceFinder, focus_for
 from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
-from pixelpress.usecases.renditions import find_rendition, source_for
+from pixelpress.usecases.renditions import (
+    find_levels,
+    rendition_hash,
+    smaller_levels,
+    source_for,
+)
 from pixelpress.usecases.transforms import publish_after_commit, watermark_bytes
 
 log = logging.getLogger(__name__)
@@ -88,6 +97,7 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
         return None
     if variant is None or image is None:
         return None
+    made: list[Variant] = []
     try:
         async with _lease_kept(job, runner):
             if variant.status is not VariantStatus.READY or not await runner.storage.exists(
@@ -96,22 +106,16 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                 spec = variant.spec
                 watermark = await watermark_bytes(spec, db=runner.db, storage=runner.storage)
                 async with runner.db.unit_of_work(readonly=True) as uow:
-                    rendition = await find_rendition(uow, image)
-                source = await source_for(image, spec, rendition, storage=runner.storage)
+                    levels = await find_levels(uow, image)
+                source = await source_for(image, spec, levels, storage=runner.storage)
                 focus = await focus_for(image, spec, source, runner.faces)
                 rendered = await runner.processor.render(
                     source, spec, watermark=watermark, focus=focus
                 )
-                await runner.storage.put(
-                    variant.storage_key, rendered.data, media_type=MEDIA_TYPES[rendered.format]
-                )
-                variant.mark_ready(
-                    width=rendered.width,
-                    height=rendered.height,
-                    size=len(rendered.data),
-                    flattened=rendered.flattened,
-                )
-        return await _finish(job, runner, JobStatus.PROCESSED, variant=variant)
+                await _store(runner, variant, rendered)
+                if variant.spec_hash == rendition_hash(image):
+                    made = await _smaller_levels(runner, image, variant, rendered.data)
+        return await _finish(job, runner, JobStatus.PROCESSED, variant=variant, levels=made)
     except Unavailable as exc:
         # A dependency is down: try again later, unless this was the last attempt.
         if job.attempts < runner.max_attempts:
@@ -134,6 +138,42 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
             error="Internal error while rendering the image.",
             code="internal_error",
         )
+
+
+async def _store(runner: JobRunner, variant: Variant, rendered: Rendered) -> None:
+    await runner.storage.put(
+        variant.storage_key, rendered.data, media_type=MEDIA_TYPES[rendered.format]
+    )
+    variant.mark_ready(
+        width=rendered.width,
+        height=rendered.height,
+        size=len(rendered.data),
+        flattened=rendered.flattened,
+    )
+
+
+async def _smaller_levels(
+    runner: JobRunner, image: Image, top: Variant, data: bytes
+) -> list[Variant]:
+    """The image's smaller renditions, made from its largest (`top`, just rendered as `data`)
+    rather than from the original again, and stored: their rows are written with the job's
+    outcome, dated like `top` (so that no variant the owner asked for meanwhile is older)."""
+    made = []
+    for spec in smaller_levels(image):
+        rendered = await runner.processor.render(data, spec)
+        level = Variant(
+            id=new_id(),
+            image_id=image.id,
+            spec_hash=spec.hash,
+            spec=spec,
+            storage_key=variant_key(image.id, spec.hash, str(rendered.format)),
+            format=rendered.format,
+            status=VariantStatus.PENDING,
+            created_at=top.created_at,
+        )
+        await _store(runner, level, rendered)
+        made.append(level)
+    return made
 
 
 @contextlib.asynccontextmanager
@@ -173,22 +213,27 @@ async def _finish(
     status: JobStatus,
     *,
     variant: Variant | None = None,
+    levels: list[Variant] | None = None,
     error: str | None = None,
     code: str | None = None,
 ) -> JobStatus:
-    """Records the outcome; `variant` is the rendered variant to store with a success."""
+    """Records the outcome; `variant` is the rendered variant to store with a success, and
+    `levels` the smaller renditions made with it."""
+    levels = levels or []
     async with runner.db.unit_of_work() as uow:
         current = await uow.variants.get(job.variant_id)
         if current is None:
             # The image was deleted while we rendered: take back what we wrote.
-            if variant is not None:
-                await runner.storage.delete(variant.storage_key)
+            for written in ([variant] if variant is not None else []) + levels:
+                await runner.storage.delete(written.storage_key)
             return status
         if variant is not None:
             await uow.variants.update(variant)
         elif status is JobStatus.FAILED:
             current.mark_failed()
             await uow.variants.update(current)
+        for level in levels:
+            await uow.variants.save(level)
         await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error, code=code)
         outcome = replace(job, status=status, error=error, code=code)
         notifications = await notify_job_outcome(uow, outcome, runner.clock)

@@ -46,20 +46,21 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Card:
-    """What rendering needs to know of an image: the row and its ready rendition."""
+    """What rendering needs to know of an image: the row and its ready renditions (the levels
+    of its pyramid, largest first)."""
 
     image: Image
-    rendition: Variant | None
+    levels: tuple[Variant, ...] = ()
 
     def dump(self) -> bytes:
         return json.dumps(
-            {"image": _fields(self.image), "rendition": self.rendition and _fields(self.rendition)}
+            {"image": _fields(self.image), "levels": [_fields(v) for v in self.levels]}
         ).encode()
 
     @classmethod
     def load(cls, data: bytes) -> Card:
         record = json.loads(data)
-        image, rendition = record["image"], record["rendition"]
+        image = record["image"]
         return cls(
             Image(
                 **image
@@ -68,17 +69,20 @@ class Card:
                     "created_at": datetime.fromisoformat(image["created_at"]),
                 }
             ),
-            rendition
-            and Variant(
-                **rendition
-                | {
-                    "spec": parse_canonical(rendition["spec"]),
-                    "format": OutputFormat(rendition["format"]),
-                    "status": VariantStatus(rendition["status"]),
-                    "created_at": datetime.fromisoformat(rendition["created_at"]),
-                }
-            ),
+            tuple(_variant(level) for level in record["levels"]),
         )
+
+
+def _variant(fields: dict[str, Any]) -> Variant:
+    return Variant(
+        **fields
+        | {
+            "spec": parse_canonical(fields["spec"]),
+            "format": OutputFormat(fields["format"]),
+            "status": VariantStatus(fields["status"]),
+            "created_at": datetime.fromisoformat(fields["created_at"]),
+        }
+    )
 
 
 def _fields(entity: Image | Variant) -> dict[str, Any]:

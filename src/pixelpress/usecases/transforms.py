@@ -24,7 +24,7 @@ from pixelpress.domain.spec import TransformSpec, plan
 from pixelpress.ports import Clock, Database, ObjectStorage, TaskQueue, UnitOfWork
 from pixelpress.usecases.access import may_see, visible_image
 from pixelpress.usecases.faces import FaceFinder
-from pixelpress.usecases.renditions import rendition_hash
+from pixelpress.usecases.renditions import is_level
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ async def request_transform(
     async with db.unit_of_work() as uow:
         image = await visible_image(uow, image_id, user)
         queued = await queue_variant(uow, image, spec, user=user, clock=clock, limits=limits)
-        if queued.variant.spec_hash != rendition_hash(image):  # that one is Pixelpress's own
+        if not is_level(image, queued.variant.spec_hash):
             await uow.presets.link(presets, image.id, queued.variant.spec_hash)
         await uow.commit()
     if queued.job is not None and queued.job.status is JobStatus.QUEUED:

@@ -66,7 +66,7 @@ async def nothing_left(world: World, made: Made) -> bool:
 
 @pytest.fixture
 async def three(world: World) -> tuple[User, list[Image], list[Made]]:
-    """Alice's large image (it has a rendition), another of hers, and one of Bob's, each with
+    """Alice's large image (it has renditions), another of hers, and one of Bob's, each with
     variants stored and records cached."""
     alice, bob = await world.user("alice"), await world.user("bob")
     images = [
@@ -74,12 +74,13 @@ async def three(world: World) -> tuple[User, list[Image], list[Made]]:
         await world.image(alice),
         await world.image(bob),
     ]
-    await world.work()  # the rendition
+    await world.work()  # the renditions: 2048, 1024 and 512 px
     made = [
         await make_everything(world, owner, image)
         for owner, image in zip((alice, alice, bob), images, strict=True)
     ]
-    assert len(made[0].objects) == 4  # original, rendition, the job's, the on-the-fly one
+    # original, three renditions, the job's, the on-the-fly one (made from the 512 px level)
+    assert len(made[0].objects) == 6
     assert card_key(images[0].id) in made[0].cached and len(made[0].cached) >= 2
     return alice, images, made
 

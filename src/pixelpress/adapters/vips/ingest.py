@@ -72,7 +72,7 @@ def head(source: Path | bytes) -> bytes:
     return source[:512]
 
 
-def _orientation(image: Any) -> int:
+def orientation(image: Any) -> int:
     return int(image.get("orientation")) if image.get_typeof("orientation") else 1
 
 
@@ -84,7 +84,7 @@ def _declared(header: Any, fmt: ImageFormat) -> tuple[int, int, int]:
     """Width and height of one frame as displayed, and the frame count (only animations have
     frames), from a header opened at its first frame."""
     frames = _pages(header) if fmt in ANIMATED else 1
-    if _orientation(header) in (5, 6, 7, 8):
+    if orientation(header) in (5, 6, 7, 8):
         return header.height, header.width, frames
     return header.width, header.height, frames
 
@@ -171,7 +171,7 @@ def read_upload(path: Path, limits: ImageLimits) -> Ingested:
     width, height, frames = check_header(header, fmt, limits)
     if fmt is ImageFormat.GIF and not _gif_is_complete(path.read_bytes()):
         raise corrupt()
-    upright = _orientation(header) == 1
+    upright = orientation(header) == 1
     # Rewritten only when rotated or carrying a location: re-encoding every camera JPEG
     # (all have some EXIF) would cost quality and change its hash for nothing.
     needs_cleaning = not upright or _has_location(header)
@@ -183,7 +183,11 @@ def read_upload(path: Path, limits: ImageLimits) -> Ingested:
         # Decode everything now: a truncated or corrupt body is refused here, not in a job.
         full = open_as(path, fmt, fail_on="truncated", **options)
         cleaned = _clean(path, fmt, full, frames) if needs_cleaning else None
-        if cleaned is None:
+        if cleaned is None and fmt is ImageFormat.JPEG:
+            # Every byte of the entropy-coded data is still read (a cut or broken stream fails
+            # the same), but the pixels come out at 1/8: half the memory, a fraction of the CPU.
+            open_as(path, fmt, fail_on="truncated", shrink=8, **options).avg()
+        elif cleaned is None:
             full.avg()
     except pyvips.Error as exc:
         raise corrupt() from exc
@@ -209,7 +213,7 @@ def _clean(path: Path, fmt: ImageFormat, image: Any, frames: int) -> bytes:
 
 def _upright(image: Any, frames: int) -> Any:
     """EXIF orientation applied; an animation is turned frame by frame."""
-    if _orientation(image) == 1:
+    if orientation(image) == 1:
         return image
     if frames == 1:
         return image.autorot()

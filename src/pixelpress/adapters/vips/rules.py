@@ -10,6 +10,9 @@ from pixelpress.domain.models import MEDIA_TYPES, ImageLimits
 from pixelpress.domain.spec import Fit, OutputFormat, TransformSpec
 
 ACCEPTED = sorted(MEDIA_TYPES.values())
+LARGE_PIXELS = 16_000_000
+"""Sources of more pixels than this (24 MP cameras and up) are decoded one at a time (see
+`VipsImageProcessor`), and a JPEG of them with more shrink on load (see `render`)."""
 ANIMATED_OUTPUTS = (OutputFormat.GIF, OutputFormat.WEBP)
 
 
