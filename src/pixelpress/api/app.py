@@ -13,6 +13,7 @@ from pixelpress import __version__
 from pixelpress.api import docs, errors, openapi, routing
 from pixelpress.api.body_limit import BodyLimitMiddleware
 from pixelpress.api.deps import services_of
+from pixelpress.api.fastpath import SignedHits
 from pixelpress.api.observability import ObservabilityMiddleware
 from pixelpress.api.ratelimit import RateLimitMiddleware, Spender, carries_image
 from pixelpress.api.routes import (
@@ -97,8 +98,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         tokens=lambda: services_of(app).tokens,
         on_block=lambda caller, bucket: record_rate_limit_block(services_of(app), caller, bucket),
     )
-    # Outermost: sees every answer, 413s and 429s included.
+    # Sees every answer the app gives, 413s and 429s included.
     app.add_middleware(ObservabilityMiddleware, metrics=lambda: services_of(app).metrics)
+    # In front of it all: signed-URL hits held in memory, answered with the same checks,
+    # headers, request id and metrics, without the stack (see api/fastpath.py).
+    app.add_middleware(SignedHits, services=lambda: services_of(app))
     return app
 
 

@@ -134,6 +134,12 @@ def route_template(scope: Scope) -> str:
     return str(suffix)
 
 
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is sane, else a new one."""
+    given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+    return given if SAFE_ID.match(given) else uuid.uuid4().hex
+
+
 class ObservabilityMiddleware:
     """Gives each request an id (the caller's X-Request-ID when it is sane), returns it in the
     X-Request-ID header, and counts and times the request by its route template."""
@@ -147,8 +153,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if SAFE_ID.match(given) else uuid.uuid4().hex
+        rid = request_id_of(scope)
         token = request_id.set(rid)
         status = 0
         started = time.perf_counter()

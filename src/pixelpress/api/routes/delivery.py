@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,8 +20,10 @@ from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.spec import TransformSpec, parse_query, parse_spec
 from pixelpress.ports import Database
+from pixelpress.services import Services
 from pixelpress.usecases import delivery, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
+from pixelpress.usecases.records import Delivered
 from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
@@ -37,7 +40,7 @@ async def _serve(
     vary: bool,
     viewer: User | None = None,
 ) -> Response:
-    etags = frozenset(t.strip() for t in request.headers.get("if-none-match", "").split(","))
+    etags = if_none_match(request.headers)
     served = await delivery.serve(
         image_id,
         spec,
@@ -47,6 +50,20 @@ async def _serve(
         if_none_match=etags,
     )
     found = served.delivered
+    headers = served_headers(image_id, found, cache_control=cache_control, vary=vary)
+    if served.not_modified:
+        return Response(status_code=304, headers=headers)
+    if served.body is None and found.data is not None:  # small or just rendered: from memory
+        return Response(found.data, media_type=found.media_type, headers=headers)
+    assert served.body is not None
+    return stored_response(served.body, found.media_type, headers)
+
+
+def served_headers(
+    image_id: str, found: Delivered, *, cache_control: str, vary: bool
+) -> dict[str, str]:
+    """What a delivered variant is answered with, besides its type and length (the hit path
+    in api/fastpath.py answers with the same)."""
     headers = {
         "ETag": found.etag,
         "Cache-Control": cache_control,
@@ -56,12 +73,11 @@ async def _serve(
         headers["X-Pixelpress-Animation"] = "flattened"
     if vary:
         headers["Vary"] = "Accept"
-    if served.not_modified:
-        return Response(status_code=304, headers=headers)
-    if served.body is None and found.data is not None:  # small or just rendered: from memory
-        return Response(found.data, media_type=found.media_type, headers=headers)
-    assert served.body is not None
-    return stored_response(served.body, found.media_type, headers)
+    return headers
+
+
+def if_none_match(headers: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(t.strip() for t in headers.get("if-none-match", "").split(","))
 
 
 def _budget(request: Request, viewer: User | None) -> Budget:
@@ -82,20 +98,7 @@ async def signed(request: Request) -> Response:
 
     A plain Starlette route: the hottest path skips FastAPI's parameter solving."""
     services = services_of(request.app)
-    params = request.path_params
-    now = time.time()
-    asked = signed_urls.read_signed(
-        params["signature"],
-        params["options"],
-        params["image"],
-        accept=request.headers.get("accept", ""),
-        keys=services.url_keys,
-        limits=services.api.limits,
-        now=now,
-    )
-    cache_control = IMMUTABLE
-    if asked.expires is not None:
-        cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
+    asked, cache_control = read_signed_request(services, request.path_params, request.headers)
     return await _serve(
         asked.image_id,
         asked.spec,
@@ -104,6 +107,27 @@ async def signed(request: Request) -> Response:
         cache_control=cache_control,
         vary=asked.auto_format,
     )
+
+
+def read_signed_request(
+    services: Services, params: Mapping[str, str], headers: Mapping[str, str]
+) -> tuple[signed_urls.SignedRequest, str]:
+    """What a signed URL asks for, and the Cache-Control its answer carries (the hit path in
+    api/fastpath.py reads it the same way). Forbidden when the signature is bad or expired."""
+    now = time.time()
+    asked = signed_urls.read_signed(
+        params["signature"],
+        params["options"],
+        params["image"],
+        accept=headers.get("accept", ""),
+        keys=services.url_keys,
+        limits=services.api.limits,
+        now=now,
+    )
+    cache_control = IMMUTABLE
+    if asked.expires is not None:
+        cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
+    return asked, cache_control
 
 
 class MintIn(Strict):
