@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from pixelpress import __version__
 from pixelpress.api import docs, errors, openapi, routing
@@ -51,6 +52,16 @@ def api_router() -> APIRouter:
     return router
 
 
+class PixelpressApp(FastAPI):
+    """FastAPI, with the hit path first (before FastAPI's own work on every request)."""
+
+    hits: SignedHits | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hits is None or not await self.hits.answered(scope, send):
+            await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """With `services`, the caller owns their lifetime (tests); otherwise the app builds them from
     `settings` at start-up and closes them at shutdown. Either way, what the HTTP layer is told
@@ -62,7 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         owned = settings or Settings()
         config, lifespan = api_config(owned), _owning(owned)
 
-    app = FastAPI(
+    app = PixelpressApp(
         title="Pixelpress",
         version=__version__,
         description="Self-hosted image processing: accounts, an image library, transformations.",
@@ -102,7 +113,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(ObservabilityMiddleware, metrics=lambda: services_of(app).metrics)
     # In front of it all: signed-URL hits held in memory, answered with the same checks,
     # headers, request id and metrics, without the stack (see api/fastpath.py).
-    app.add_middleware(SignedHits, services=lambda: services_of(app))
+    app.hits = SignedHits(services=lambda: services_of(app))
     return app
 
 

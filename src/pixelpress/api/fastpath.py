@@ -9,46 +9,64 @@ Renders never happen here, so a hit never waits on admission control or a lock."
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pixelpress.api.observability import EVERY_ANSWER, request_id, request_id_of
 from pixelpress.api.routes import delivery
 from pixelpress.domain.errors import DomainError
 from pixelpress.services import Services
+from pixelpress.usecases.records import Delivered
+
+logger = logging.getLogger(__name__)
+MEMO_SIZE = 4096
+"""Header lists kept (per variant and Cache-Control: expiring URLs count down each second)."""
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class SignedHits:
-    def __init__(self, app: ASGIApp, *, services: Callable[[], Services]) -> None:
+    """The hit path. `answered` is called first thing for every request (see PixelpressApp in
+    api/app.py); as an ASGI middleware, it stands in front of any app."""
+
+    def __init__(self, app: ASGIApp | None = None, *, services: Callable[[], Services]) -> None:
         self.app = app
         self.services = services
         self.route = delivery.public.path
+        self._headers: dict[tuple[str, str, str, bool], list[tuple[bytes, bytes]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await self.answered(scope, send):
+            assert self.app is not None
+            await self.app(scope, receive, send)
+
+    async def answered(self, scope: Scope, send: Send) -> bool:
+        """Answers the request if it is a hit this process holds; False: not answered."""
         if (
             scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or not scope["path"].startswith("/i/")
         ):
-            await self.app(scope, receive, send)
-            return
+            return False
         started = time.perf_counter()
-        services = self.services()
-        answer = self._answer(scope, services)
+        headers = dict(scope["headers"])
+        try:
+            services = self.services()
+            answer = self._answer(scope, headers, services)
+        except Exception:  # a bug here must not cost the request: the route answers it
+            logger.exception("The hit path failed on %s", scope["path"])
+            return False
         if answer is None:
-            await self.app(scope, receive, send)
-            return
-        status, headers, body = answer
-        rid = request_id_of(scope)
+            return False
+        status, answered, body = answer
+        rid = request_id_of(headers)
         token = request_id.set(rid)  # uvicorn's access log line carries it
         try:
-            headers += [(b"x-request-id", rid.encode()), *EVERY_ANSWER]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
+            answered += [(b"x-request-id", rid.encode()), *EVERY_ANSWER]
+            await send({"type": "http.response.start", "status": status, "headers": answered})
             await send({"type": "http.response.body", "body": body})
         finally:
             services.metrics.request_served(
@@ -58,13 +76,18 @@ class SignedHits:
                 seconds=time.perf_counter() - started,
             )
             request_id.reset(token)
+        return True
 
-    def _answer(self, scope: Scope, services: Services) -> Answer | None:
+    def _answer(
+        self, scope: Scope, headers: dict[bytes, bytes], services: Services
+    ) -> Answer | None:
         """The answer when this process holds the variant's bytes, else None."""
         parts = scope["path"].split("/")
         if len(parts) != 5 or not all(parts[2:]):
             return None
-        request = Headers(scope=scope)
+        # Every header, as the route sees them: which ones a hit depends on (Accept, today) is
+        # read_signed_request's business, not this module's.
+        request = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()}
         params = {"signature": parts[2], "options": parts[3], "image": parts[4]}
         try:
             asked, cache_control = delivery.read_signed_request(services, params, request)
@@ -75,10 +98,7 @@ class SignedHits:
         found = services.deliverer.records.hot_record(asked.image_id, asked.spec.hash)
         if found is None or found.data is None:
             return None
-        headers = delivery.served_headers(
-            asked.image_id, found, cache_control=cache_control, vary=asked.auto_format
-        )
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        raw = self._served_headers(asked.image_id, found, cache_control, asked.auto_format)
         if found.etag in delivery.if_none_match(request):
             return 304, raw, b""
         raw += [
@@ -86,3 +106,20 @@ class SignedHits:
             (b"content-type", found.media_type.encode()),
         ]
         return 200, raw, b"" if scope["method"] == "HEAD" else found.data
+
+    def _served_headers(
+        self, image_id: str, found: Delivered, cache_control: str, vary: bool
+    ) -> list[tuple[bytes, bytes]]:
+        """The route's headers (`served_headers`), made once per variant and Cache-Control
+        (a copy each time: the caller adds to it)."""
+        key = (found.key, found.etag, cache_control, vary)
+        raw = self._headers.get(key)
+        if raw is None:
+            if len(self._headers) >= MEMO_SIZE:
+                self._headers.clear()
+            headers = delivery.served_headers(
+                image_id, found, cache_control=cache_control, vary=vary
+            )
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            self._headers[key] = raw
+        return list(raw)
