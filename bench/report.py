@@ -102,7 +102,7 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
             if tool == "wrk"
             else "Python asyncio+httpx client: it needs about a core itself, so it caps both "
             "servers" + (" (information only: wrk is the measurement)" if primary == "wrk" else ""),
-            "wrk not installed" if tool == "wrk" else "",
+            "wrk not installed, or (b) did not run" if tool == "wrk" else "",
             informative=tool != primary,
         )
     add(
@@ -115,9 +115,25 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         0.8,
         "variants over the inline limit (64 KiB by default) are answered this way: the record "
         "from the cache, the file through FileResponse",
-        "wrk not installed",
+        "wrk not installed, or (b) did not run",
         informative=True,
     )
+    for tool in ("wrk", "httpx"):
+        add(
+            f"(b) Pixelpress / bare ASGI app (the same bytes from memory), cached hits per "
+            f"second ({tool})",
+            ratio(
+                _get(phases, f"pixelpress_cached_{tool}", "requests_per_s"),
+                _get(phases, f"bare_cached_{tool}", "requests_per_s"),
+            ),
+            ">=",
+            0.5,
+            "the ceiling of a Python server under the same uvicorn settings"
+            if tool == "wrk"
+            else "Python client: it caps both servers (information only)",
+            "wrk not installed, or (b) did not run" if tool == "wrk" else "",
+            informative=tool != primary,
+        )
     hwm = _get(phases, "pixelpress_memory", "vm_hwm_kib")
     add(
         "(c) Pixelpress peak memory (VmHWM), uncached load on a 7000x5000 source, MB",
@@ -125,6 +141,25 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         "<",
         250,
         "whole server process, fresh before the load",
+    )
+    admission = phases.get("pixelpress_admission") or {}
+    add(
+        "(d) cached-hit p99 latency while 32 uncached renders at a time hammer the process, ms",
+        _get(admission, "hits", "latency_ms", "p99"),
+        "<",
+        25,
+        f"{_fmt(_get(admission, 'hits', 'completed'), 0)} hits timed by a separate client, "
+        f"{_fmt(_get(admission, 'renders', 'completed'), 0)} renders "
+        f"({_fmt(admission.get('refused'), 0)} refused with 503)",
+    )
+    peak = admission.get("vm_hwm_kib")
+    add(
+        "(d) Pixelpress peak memory (VmHWM) under that load, MB",
+        peak * 1024 / MB if peak is not None else None,
+        "<",
+        200,
+        "whole server process, fresh before the load (information: item 6's bound)",
+        informative=True,
     )
     return out
 
@@ -248,6 +283,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             ("Pixelpress", "pixelpress"),
             ("Pixelpress, bytes not kept in the cache (file sent)", "pixelpress_files"),
             ("Starlette FileResponse", "static"),
+            ("bare ASGI app, the same bytes from memory", "bare"),
         ):
             p = phases.get(f"{key}_cached_{tool}")
             if p is None:
@@ -284,6 +320,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         rendition_note(mem.get("renditions")) + ". The last column is the earlier process that "
         "took the uploads and made their renditions (information, not the target).",
         "",
+    ]
+    lines += admission_section(phases.get("pixelpress_admission") or {}, profile)
+    lines += [
+        "",
         "## Targets",
         "",
         "| ratio | measured | target | verdict | note |",
@@ -300,6 +340,36 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += ["", "## Did not run or failed", ""]
         lines += [f"- {name}: {message}" for name, message in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def admission_section(d: dict[str, Any], profile: dict[str, Any]) -> list[str]:
+    """(d): hit latency and peak memory while uncached renders hammer the process."""
+    hits, renders = d.get("hits") or {}, d.get("renders") or {}
+
+    def mb(kib: Any) -> str:
+        return _fmt(kib * 1024 / MB if kib is not None else None)
+
+    covered = d.get("probe_covered_the_renders")
+    return [
+        "",
+        "## (d) Cached hits while uncached renders hammer the same process",
+        "",
+        f"{profile.get('admission', '?')} uncached 400 px renders (each a new variant, rendition "
+        "ready), 32 at a time, on a server process started just before (uploads made by an "
+        "earlier one); meanwhile a separate client (one connection, httpx) fetches one rendered "
+        "URL again and again, from before the renders begin until they end"
+        + ("" if covered in (None, True) else " (**it had stopped early**)")
+        + ". Renders beyond the process's slots wait briefly, then get 503 with Retry-After.",
+        "",
+        "| hits | hit p50 ms | hit p95 ms | hit p99 ms | hit max ms | renders | refused (503) "
+        "| renders/s | VmHWM MB | sampled peak RSS MB |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {_fmt(hits.get('completed'))} | {_fmt(_get(hits, 'latency_ms', 'p50'), 2)} | "
+        f"{_fmt(_get(hits, 'latency_ms', 'p95'), 2)} | {_fmt(_get(hits, 'latency_ms', 'p99'), 2)}"
+        f" | {_fmt(_get(hits, 'latency_ms', 'max'), 2)} | {_fmt(renders.get('completed'))} | "
+        f"{_fmt(d.get('refused'))} | {_fmt(renders.get('requests_per_s'))} | "
+        f"{mb(d.get('vm_hwm_kib'))} | {mb(d.get('sampled_peak_rss_kib'))} |",
+    ]
 
 
 def _per_round(profile: dict[str, Any]) -> str:

@@ -93,6 +93,7 @@ class SignedHits:
             asked, cache_control = delivery.read_signed_request(services, params, request)
         except DomainError:
             return None  # the route answers it, with the error envelope
+        scope[delivery.ALREADY_READ] = (asked, cache_control)  # for the route, if it answers
         if asked.spec is None:
             return None  # the original's spec hash is known only from the image's row
         found = services.deliverer.records.hot_record(asked.image_id, asked.spec.hash)

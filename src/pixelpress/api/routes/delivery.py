@@ -98,7 +98,10 @@ async def signed(request: Request) -> Response:
 
     A plain Starlette route: the hottest path skips FastAPI's parameter solving."""
     services = services_of(request.app)
-    asked, cache_control = read_signed_request(services, request.path_params, request.headers)
+    read: tuple[signed_urls.SignedRequest, str] | None = request.scope.get(ALREADY_READ)
+    if read is None:
+        read = read_signed_request(services, request.path_params, request.headers)
+    asked, cache_control = read
     return await _serve(
         asked.image_id,
         asked.spec,
@@ -107,6 +110,11 @@ async def signed(request: Request) -> Response:
         cache_control=cache_control,
         vary=asked.auto_format,
     )
+
+
+ALREADY_READ = "pixelpress.signed"
+"""Where the hit path leaves the request it read when it cannot answer it (a variant it does
+not hold in memory): the route does not read it twice."""
 
 
 def read_signed_request(
