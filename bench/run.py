@@ -717,18 +717,27 @@ def thumbor_server(
     return server, urls
 
 
-def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
-    """(c) A fresh server process (so VmHWM covers this load only) rendering uncached 400 px
-    JPEGs of a 7000x5000 source. The uploads happen on an earlier process."""
-    data_dir = tmp / "pixelpress-memory" / "data"
+def prepared_elsewhere(
+    tmp: Path, data_dir: Path, photo: bytes, count: int
+) -> tuple[list[tuple[str, int | None]], dict[str, Any], int | None]:
+    """`count` new variants' URLs, their uploads and renditions made by a server process of
+    their own on `data_dir` (stopped after), so that a process started later for the load
+    has a VmHWM of that load alone: (URLs, renditions, that earlier process's VmHWM)."""
     with ExitStack() as stack:
-        setup = pixelpress_server(tmp, data_dir, "pixelpress-memory-setup").start()
+        setup = pixelpress_server(tmp, data_dir, f"{data_dir.parent.name}-setup").start()
         stack.callback(setup.stop)
         api = PixelpressApi(setup.base_url)
         stack.callback(api.close)
         api.register()
-        urls, renditions = prepare_variants(api, photo, profile.memory)
-        setup_hwm = status_kib(setup.pid, "VmHWM")
+        urls, renditions = prepare_variants(api, photo, count)
+        return urls, renditions, status_kib(setup.pid, "VmHWM")
+
+
+def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
+    """(c) A fresh server process (so VmHWM covers this load only) rendering uncached 400 px
+    JPEGs of a 7000x5000 source. The uploads happen on an earlier process."""
+    data_dir = tmp / "pixelpress-memory" / "data"
+    urls, renditions, setup_hwm = prepared_elsewhere(tmp, data_dir, photo, profile.memory)
     with ExitStack() as stack:
         server = pixelpress_server(tmp, data_dir, "pixelpress-memory").start()
         stack.callback(server.stop)
@@ -758,13 +767,7 @@ def phase_admission(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]
     again from before the renders begin until they end. Renders beyond the process's slots
     wait briefly, then get 503 (admission control): counted, not failures."""
     data_dir = tmp / "pixelpress-admission" / "data"
-    with ExitStack() as stack:
-        setup = pixelpress_server(tmp, data_dir, "pixelpress-admission-setup").start()
-        stack.callback(setup.stop)
-        api = PixelpressApi(setup.base_url)
-        stack.callback(api.close)
-        api.register()
-        urls, renditions = prepare_variants(api, photo, profile.admission + 1)
+    urls, renditions, _ = prepared_elsewhere(tmp, data_dir, photo, profile.admission + 1)
     with ExitStack() as stack:
         server = pixelpress_server(tmp, data_dir, "pixelpress-admission").start()
         stack.callback(server.stop)
