@@ -77,7 +77,8 @@ QUICK = Profile("quick", 40, 8, 2, 300, 50, 2, 2, 1, 24, 300, 96)
 PHASES = ("delivery", "memory", "admission")
 ADMISSION_CONCURRENCY = 32
 PROBE_CONCURRENCY = 1
-PROBE_HEAD_START_S = 2.0  # the probe's own start-up (imports) before the renders begin
+ADMISSION_WARMUP = 8  # renders before (d)'s timed ones (see phase_admission)
+PROBE_HEAD_START_S = 2.0  # loadgen's own start-up (imports) before the renders begin
 RAW_WARMUP = 4  # renders each raw pyvips process makes before its timed ones
 
 
@@ -113,6 +114,12 @@ def load(
     answers (admission control saying no) count as answers, not failures."""
     plan = write_plan(tmp, urls, total, concurrency, check, deadline)
     result = run_json([PYTHON, str(HERE / "loadgen.py"), str(plan)], timeout=deadline + 60)
+    return all_good(result, total, refusals=refusals)
+
+
+def all_good(result: dict[str, Any], total: int, *, refusals: bool = False) -> dict[str, Any]:
+    """`result` of loadgen.py, if all `total` requests were answered well (or, with
+    `refusals`, refused with 503)."""
     refused = result["statuses"].get("503", 0) if refusals else 0
     if result["completed"] < total or result["ok"] + refused < result["completed"]:
         raise RuntimeError(
@@ -759,60 +766,77 @@ def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
         return result
 
 
+def loadgen_process(plan: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own argv, no shell
+        [PYTHON, str(HERE / "loadgen.py"), str(plan)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def loadgen_result(process: subprocess.Popen[str], stop: bool = False) -> dict[str, Any]:
+    """What a loadgen.py process printed, once it is done (told to stop, with `stop`)."""
+    if stop:
+        process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=600)
+    if process.returncode != 0 or not out.strip():
+        raise RuntimeError(f"loadgen failed ({process.returncode}): {err[-1000:]}")
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def hits_under_renders(
+    tmp: Path, hit: str, renders: list[tuple[str, int | None]], deadline: float
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """(the hits' figures, the renders' figures, whether the probe was still timing hits when
+    the renders ended). The renders go through loadgen.py, ADMISSION_CONCURRENCY at a time; a
+    loadgen.py probe (PROBE_CONCURRENCY connection) starts before them and is stopped when
+    they end. (wrk would time hits from C, but with one connection it asks as fast as it can,
+    and it runs for a fixed time, not for as long as the renders do.)"""
+    probe_plan = write_plan(tmp, [(hit, None)], 10**9, PROBE_CONCURRENCY, False, deadline)
+    probe = loadgen_process(probe_plan)
+    try:
+        time.sleep(PROBE_HEAD_START_S)
+        rendered = load(
+            tmp, renders, len(renders), check=True, deadline=deadline,
+            concurrency=ADMISSION_CONCURRENCY, refusals=True,
+        )  # fmt: skip
+        covered = probe.poll() is None
+    finally:
+        hits = all_good(loadgen_result(probe, stop=True), 0)
+    return hits, rendered, covered
+
+
 def phase_admission(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
     """(d) Cached hits while uncached renders hammer the same process: a fresh server process
     (uploads and renditions made by an earlier one on the same data, so that VmHWM covers this
     load only) takes `profile.admission` new variants, ADMISSION_CONCURRENCY at a time, while
-    a probe (its own process, PROBE_CONCURRENCY connection) fetches one rendered URL again and
-    again from before the renders begin until they end. Renders beyond the process's slots
-    wait briefly, then get 503 (admission control): counted, not failures."""
+    a probe (loadgen.py, PROBE_CONCURRENCY connection) fetches one rendered URL again and again
+    (see `hits_under_renders`). Renders beyond the process's slots wait
+    briefly, then get 503 (admission control): counted, not failures."""
     data_dir = tmp / "pixelpress-admission" / "data"
-    urls, renditions, _ = prepared_elsewhere(tmp, data_dir, photo, profile.admission + 1)
+    count = 1 + ADMISSION_WARMUP + profile.admission
+    urls, renditions, _ = prepared_elsewhere(tmp, data_dir, photo, count)
     with ExitStack() as stack:
         server = pixelpress_server(tmp, data_dir, "pixelpress-admission").start()
         stack.callback(server.stop)
         urls = [(rebase(u, server.base_url), w) for u, w in urls]
-        hit, renders = urls[0][0], urls[1:]
+        hit, warmup = urls[0][0], urls[1 : 1 + ADMISSION_WARMUP]
+        renders = urls[1 + ADMISSION_WARMUP :]
+        # A process's first renders pay one-time costs (statements compiled, libvips'
+        # operations looked up) on its event loop: not what this phase is about.
+        load(tmp, warmup, len(warmup), check=True, deadline=profile.deadline_s)
         first = httpx.get(hit, timeout=120)
         if first.status_code != 200:
             raise RuntimeError(f"the probe's URL answered {first.status_code}")
-        probe_plan = write_plan(
-            tmp, [(hit, None)], 10**9, PROBE_CONCURRENCY, False, profile.deadline_s
-        )
-        probe = subprocess.Popen(  # noqa: S603 - our own argv, no shell
-            [PYTHON, str(HERE / "loadgen.py"), str(probe_plan)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        stack.callback(lambda: probe.poll() is None and probe.kill())
-        time.sleep(PROBE_HEAD_START_S)
         with RssSampler(server.pid) as sampler:
-            hammer = measured(
-                server.pid,
-                lambda: load(
-                    tmp,
-                    renders,
-                    len(renders),
-                    check=True,
-                    deadline=profile.deadline_s,
-                    concurrency=ADMISSION_CONCURRENCY,
-                    refusals=True,
-                ),
-            )
-            probe_ran = probe.poll() is None  # still probing when the renders ended
-            probe.send_signal(signal.SIGTERM)
-            out, err = probe.communicate(timeout=60)
-        if probe.returncode != 0 or not out.strip():
-            raise RuntimeError(f"the probe failed ({probe.returncode}): {err[-1000:]}")
-        hits = dict(json.loads(out.strip().splitlines()[-1]))
-        if hits["ok"] < hits["completed"]:
-            raise RuntimeError(f"the probe saw failures: {hits['statuses']} {hits['problems']}")
+            hits, hammer, covered = hits_under_renders(tmp, hit, renders, profile.deadline_s)
         return {
             "hits": hits,
             "renders": hammer,
             "refused": hammer["statuses"].get("503", 0),
-            "probe_covered_the_renders": probe_ran,
+            "probe": "httpx",
+            "probe_covered_the_renders": covered,
             "vm_hwm_kib": status_kib(server.pid, "VmHWM"),
             "sampled_peak_rss_kib": sampler.peak_kib,
             "renditions": renditions,
