@@ -6,8 +6,10 @@ answers with 200 or 304 was answered by the hit path alone."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from pixelpress.api.fastpath import SignedHits
 from pixelpress.bootstrap import Services
 from pixelpress.domain import signing
+from tests import services as test_services
 from tests.api.helpers import assert_error, drain, metric_value, register, running, upload
 from tests.api.test_delivery import W400, mint
 from tests.conftest import make_settings
@@ -207,3 +210,39 @@ async def test_renders_beyond_admission_get_503_while_hits_are_answered(tmp_path
                     assert hit.status_code == 200
                     assert hit.headers["x-content-type-options"] == "nosniff"
             assert (await client.get(uncached)).status_code == 200  # the slot is free again
+
+
+async def test_a_replace_in_one_process_reaches_the_hits_of_another(tmp_path: Path) -> None:
+    # Two processes on one database, one store and one Redis: B holds a variant in memory, A
+    # replaces the image; B stops answering it from memory once A's purge is announced, and
+    # its next answer is of the new bytes.
+    test_services.need("Redis")
+    settings = make_settings(
+        tmp_path,
+        cache_url=test_services.REDIS_URL,
+        cache_prefix=f"test-{uuid.uuid4().hex[:12]}",
+        delivery_hot_seconds=3600,  # only the announcement can make B forget
+    )
+    async with running(settings) as (a, client_a), running(settings) as (b, client_b):
+        headers = await register(client_a)
+        image_id = (await upload(client_a, headers, photo(800, 600))).json()["imageId"]
+        await drain(a)
+        url = await mint(client_a, headers, image_id, transformations={"resize": {"width": 90}})
+        old = await client_b.get(url)
+        assert old.status_code == 200, old.text
+        async with through_hits_only(b) as hits_b:
+            assert (await hits_b.get(url)).content == old.content
+            r = await client_a.put(
+                f"/api/v1/images/{image_id}",
+                headers={**headers, "Content-Type": "image/jpeg"},
+                content=photo(600, 800),
+            )
+            assert r.status_code == 200, r.text
+            for _ in range(500):  # a bounded number of turns, no clock in the assertion
+                if (await hits_b.get(url)).status_code == PASSED_ON:
+                    break
+                await asyncio.sleep(0.01)
+            assert (await hits_b.get(url)).status_code == PASSED_ON
+        new = await client_b.get(url)
+        assert new.status_code == 200
+        assert new.content != old.content

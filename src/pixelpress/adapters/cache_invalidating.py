@@ -59,7 +59,10 @@ class InvalidatingCache:
         self._hot.drop_prefix(prefix)
         await self._inner.delete_prefix(prefix)
         self._hot.drop_prefix(prefix)
-        await self._inner.release(PURGED)  # every other process: forget yours
+        try:
+            await self._inner.release(PURGED)  # every other process: forget yours
+        except Unavailable:  # the purge is done; the TTL bounds what the others keep
+            logger.warning("Could not announce a purge to other processes")
 
     async def ping(self) -> None:
         await self._inner.ping()
