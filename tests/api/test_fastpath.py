@@ -60,6 +60,16 @@ async def rendered_url(
     return headers, image_id, url, first
 
 
+async def replace_image(client: httpx.AsyncClient, headers: dict[str, str], image_id: str) -> None:
+    """New bytes (a portrait photo) for the image."""
+    r = await client.put(
+        f"/api/v1/images/{image_id}",
+        headers={**headers, "Content-Type": "image/jpeg"},
+        content=photo(600, 800),
+    )
+    assert r.status_code == 200, r.text
+
+
 async def test_a_hit_is_answered_without_the_app_exactly_as_the_route_answers(
     client: httpx.AsyncClient, services: Services
 ) -> None:
@@ -156,12 +166,7 @@ async def test_replace_and_delete_are_seen_at_once_by_the_hit_path(
     headers, image_id, url, first = await rendered_url(client, {"resize": {"width": 200}})
     async with through_hits_only(services) as hits:
         assert (await hits.get(url)).content == first.content
-        r = await client.put(
-            f"/api/v1/images/{image_id}",
-            headers={**headers, "Content-Type": "image/jpeg"},
-            content=photo(600, 800),
-        )
-        assert r.status_code == 200, r.text
+        await replace_image(client, headers, image_id)
         assert (await hits.get(url)).status_code == PASSED_ON  # forgotten by the replace
         replaced = await client.get(url)
         assert replaced.status_code == 200
@@ -232,12 +237,7 @@ async def test_a_replace_in_one_process_reaches_the_hits_of_another(tmp_path: Pa
         assert old.status_code == 200, old.text
         async with through_hits_only(b) as hits_b:
             assert (await hits_b.get(url)).content == old.content
-            r = await client_a.put(
-                f"/api/v1/images/{image_id}",
-                headers={**headers, "Content-Type": "image/jpeg"},
-                content=photo(600, 800),
-            )
-            assert r.status_code == 200, r.text
+            await replace_image(client_a, headers, image_id)
             for _ in range(500):  # a bounded number of turns, no clock in the assertion
                 if (await hits_b.get(url)).status_code == PASSED_ON:
                     break
