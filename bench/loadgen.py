@@ -7,12 +7,16 @@ counted against the server under test.
 The plan: {"urls": [[url, expected_width_or_null], ...], "total": N, "concurrency": 8,
 "request_timeout": 120, "deadline": 600, "check": true}. The URLs are taken in order and
 cycled until `total` requests have been sent; with `check`, every response must be a JPEG of
-the expected width (read from its SOF header)."""
+the expected width (read from its SOF header).
+
+SIGTERM ends the run early but cleanly: the requests in flight finish and the figures so far
+are printed (a probe that runs for as long as another load does)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 from collections import Counter
@@ -68,11 +72,13 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
     body_bytes = 0
     next_index = 0
 
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
 
         async def worker() -> None:
             nonlocal next_index, wrong_output, body_bytes
-            while next_index < total:
+            while next_index < total and not stop.is_set():
                 url, width = urls[next_index % len(urls)]
                 next_index += 1
                 started = time.perf_counter()
@@ -118,6 +124,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         "statuses": dict(statuses),
         "wrong_output": wrong_output,
         "timed_out": bool(pending),
+        "stopped": stop.is_set(),
         "problems": problems,
         "wall_s": wall,
         "requests_per_s": completed / wall if wall > 0 else 0.0,

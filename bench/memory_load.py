@@ -1,4 +1,4 @@
-"""(d) Peak memory of one Pixelpress process rendering 35 MP sources while it takes 35 MP
+"""(e) Peak memory of one Pixelpress process rendering 35 MP sources while it takes 35 MP
 uploads: a fresh `pixelpress serve` takes copies of a 7000x5000 photo and makes their
 renditions, then serves uncached 400 px renders of them (concurrency 8) while two clients
 upload more copies, whose renditions it makes too. The figure is the process's `VmHWM` (the

@@ -89,24 +89,37 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         "plain `thumbnail` of the 4000x3000 file + jpegsave Q=80, one process, 8 threads",
     )
     primary = "wrk" if phases.get("pixelpress_cached_wrk") else "httpx"
-    for tool in ("wrk", "httpx"):
-        add(
-            f"(b) Pixelpress / Starlette FileResponse, cached hits per second ({tool})",
-            ratio(
-                _get(phases, f"pixelpress_cached_{tool}", "requests_per_s"),
-                _get(phases, f"static_cached_{tool}", "requests_per_s"),
-            ),
-            ">=",
-            0.8,
-            "wrk: 1 thread, 8 connections"
-            if tool == "wrk"
-            else "Python asyncio+httpx client: it needs about a core itself, so it caps both "
-            "servers" + (" (information only: wrk is the measurement)" if primary == "wrk" else ""),
-            "wrk not installed" if tool == "wrk" else "",
-            informative=tool != primary,
-        )
+    baselines = (
+        ("static", "Starlette FileResponse", 0.8, "wrk: 1 thread, 8 connections"),
+        (
+            "bare",
+            "bare ASGI app (the same bytes from memory)",
+            0.5,
+            "the ceiling of a Python server, under the same uvicorn settings; wrk: 1 thread, "
+            "8 connections",
+        ),
+    )
+    for baseline, label, target, note in baselines:
+        for tool in ("wrk", "httpx"):
+            add(
+                f"(b) Pixelpress / {label}, cached hits per second ({tool})",
+                ratio(
+                    _get(phases, f"pixelpress_cached_{tool}", "requests_per_s"),
+                    _get(phases, f"{baseline}_cached_{tool}", "requests_per_s"),
+                ),
+                ">=",
+                target,
+                note
+                if tool == "wrk"
+                else "Python asyncio+httpx client: it needs about a core itself, so it caps "
+                "both servers"
+                + (" (information only: wrk is the measurement)" if primary == "wrk" else ""),
+                "wrk not installed, or (b) did not run" if tool == "wrk" else "",
+                informative=tool != primary,
+            )
     add(
-        "(b) the same, from a Pixelpress process keeping no bytes in its cache (wrk)",
+        "(b) a Pixelpress process keeping no bytes in its cache (file sent) / Starlette "
+        "FileResponse (wrk)",
         ratio(
             _get(phases, "pixelpress_files_cached_wrk", "requests_per_s"),
             _get(phases, "static_cached_wrk", "requests_per_s"),
@@ -115,7 +128,7 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         0.8,
         "variants over the inline limit (64 KiB by default) are answered this way: the record "
         "from the cache, the file through FileResponse",
-        "wrk not installed",
+        "wrk not installed, or (b) did not run",
         informative=True,
     )
     hwm = _get(phases, "pixelpress_memory", "vm_hwm_kib")
@@ -126,9 +139,29 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         250,
         "whole server process, fresh before the load",
     )
+    admission = phases.get("pixelpress_admission") or {}
+    add(
+        "(d) cached-hit p99 latency while 32 uncached renders at a time hammer the process, ms",
+        _get(admission, "hits", "latency_ms", "p99"),
+        "<",
+        25,
+        f"{_fmt(_get(admission, 'hits', 'completed') or _get(admission, 'hits', 'requests'))} "
+        f"hits timed by {admission.get('probe', 'a separate client')}, "
+        f"{_fmt(_get(admission, 'renders', 'completed'), 0)} renders "
+        f"({_fmt(admission.get('refused'), 0)} refused with 503)",
+    )
+    peak = admission.get("vm_hwm_kib")
+    add(
+        "(d) Pixelpress peak memory (VmHWM) under that load, MB",
+        peak * 1024 / MB if peak is not None else None,
+        "<",
+        200,
+        "whole server process, fresh before the load (information: item 6's bound)",
+        informative=True,
+    )
     load_hwm = _get(phases, "pixelpress_memory_load", "vm_hwm_mb")
     add(
-        "(d) Pixelpress peak memory (VmHWM), uncached renders while taking 35 MP uploads, MB",
+        "(e) Pixelpress peak memory (VmHWM), uncached renders while taking 35 MP uploads, MB",
         load_hwm,
         "<",
         200,
@@ -256,6 +289,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             ("Pixelpress", "pixelpress"),
             ("Pixelpress, bytes not kept in the cache (file sent)", "pixelpress_files"),
             ("Starlette FileResponse", "static"),
+            ("bare ASGI app, the same bytes from memory", "bare"),
         ):
             p = phases.get(f"{key}_cached_{tool}")
             if p is None:
@@ -292,7 +326,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         rendition_note(mem.get("renditions")) + ". The last column is the earlier process that "
         "took the uploads and made their renditions (information, not the target).",
         "",
-        *_memory_load_lines(phases.get("pixelpress_memory_load") or {}),
+    ]
+    lines += admission_section(phases.get("pixelpress_admission") or {}, profile)
+    lines += ["", *_memory_load_lines(phases.get("pixelpress_memory_load") or {})]
+    lines += [
         "## Targets",
         "",
         "| ratio | measured | target | verdict | note |",
@@ -312,9 +349,9 @@ def render_markdown(results: dict[str, Any]) -> str:
 
 
 def _memory_load_lines(mem: dict[str, Any]) -> list[str]:
-    """(d), from bench/memory_load.py."""
+    """(e), from bench/memory_load.py."""
     return [
-        "## (d) Pixelpress memory, uncached 400 px JPEGs of 7000x5000 photos while taking "
+        "## (e) Pixelpress memory, uncached 400 px JPEGs of 7000x5000 photos while taking "
         "more of them",
         "",
         f"A fresh server process takes copies of the photo and makes their renditions, then "
@@ -328,6 +365,40 @@ def _memory_load_lines(mem: dict[str, Any]) -> list[str]:
         f"{_fmt(mem.get('setup_vm_hwm_mb'))} | {_fmt(mem.get('idle_rss_mb'))} | "
         f"{_fmt(mem.get('render_cpu_ms_per_image'))} | {_fmt(mem.get('uploads_s'))} |",
         "",
+    ]
+
+
+def admission_section(d: dict[str, Any], profile: dict[str, Any]) -> list[str]:
+    """(d): hit latency and peak memory while uncached renders hammer the process."""
+    hits, renders = d.get("hits") or {}, d.get("renders") or {}
+
+    def mb(kib: Any) -> str:
+        return _fmt(kib * 1024 / MB if kib is not None else None)
+
+    covered = d.get("probe_covered_the_renders")
+    count = hits.get("completed") or hits.get("requests")
+    probe = (
+        "a separate client (httpx, one connection) fetches one rendered URL again and again, "
+        "from before the renders begin until they end"
+    )
+    return [
+        "",
+        "## (d) Cached hits while uncached renders hammer the same process",
+        "",
+        f"{profile.get('admission', '?')} uncached 400 px renders (each a new variant, rendition "
+        "ready), 32 at a time, on a server process started just before (uploads made by an "
+        f"earlier one, and 8 renders first as a warm-up); meanwhile {probe}"
+        + ("" if covered in (None, True) else " (**the renders ended first**)")
+        + ". Renders beyond the process's slots wait briefly, then get 503 with Retry-After.",
+        "",
+        "| hits | hit p50 ms | hit p95 ms | hit p99 ms | hit max ms | renders | refused (503) "
+        "| renders/s | VmHWM MB | sampled peak RSS MB |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {_fmt(count)} | {_fmt(_get(hits, 'latency_ms', 'p50'), 2)} | "
+        f"{_fmt(_get(hits, 'latency_ms', 'p95'), 2)} | {_fmt(_get(hits, 'latency_ms', 'p99'), 2)}"
+        f" | {_fmt(_get(hits, 'latency_ms', 'max'), 2)} | {_fmt(renders.get('completed'))} | "
+        f"{_fmt(d.get('refused'))} | {_fmt(renders.get('requests_per_s'))} | "
+        f"{mb(d.get('vm_hwm_kib'))} | {mb(d.get('sampled_peak_rss_kib'))} |",
     ]
 
 

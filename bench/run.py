@@ -1,5 +1,6 @@
 """Pixelpress benchmark: uncached render cost against raw pyvips and thumbor, cached hits against
-a plain Starlette FileResponse, and peak memory on a large source. One command:
+a plain Starlette FileResponse and a bare ASGI app, peak memory on a large source, and cached
+hits while uncached renders hammer the process. One command:
 
     .venv/bin/python bench/run.py [--quick] [--skip-thumbor] [--no-install]
 
@@ -68,11 +69,17 @@ class Profile:
     wrk_warmup_seconds: int
     memory: int
     deadline_s: int  # any one load phase gives up after this long
-    memory_uploads: int = 6  # 35 MP uploads taken while rendering (memory_load.py)
+    admission: int  # (d): uncached renders sent 32 at a time while hits are timed
+    memory_uploads: int = 6  # (e): 35 MP uploads taken while rendering (memory_load.py)
 
 
-FULL = Profile("full", 200, 16, 4, 2000, 200, 4, 3, 2, 100, 600)
-QUICK = Profile("quick", 40, 8, 2, 300, 50, 2, 2, 1, 24, 300, 3)
+FULL = Profile("full", 200, 16, 4, 2000, 200, 4, 3, 2, 100, 600, 320)
+QUICK = Profile("quick", 40, 8, 2, 300, 50, 2, 2, 1, 24, 300, 96, 3)
+PHASES = ("delivery", "memory", "admission", "memory_load")
+ADMISSION_CONCURRENCY = 32
+PROBE_CONCURRENCY = 1
+ADMISSION_WARMUP = 8  # renders before (d)'s timed ones (see phase_admission)
+PROBE_HEAD_START_S = 2.0  # loadgen's own start-up (imports) before the renders begin
 RAW_WARMUP = 4  # renders each raw pyvips process makes before its timed ones
 
 
@@ -101,29 +108,49 @@ def load(
     *,
     check: bool,
     deadline: float,
+    concurrency: int = CONCURRENCY,
+    refusals: bool = False,
 ) -> dict[str, Any]:
-    """One closed-loop load phase through loadgen.py (its own process)."""
-    plan = tmp / f"plan-{time.monotonic_ns()}.json"
-    plan.write_text(
-        json.dumps(
-            {
-                "urls": urls,
-                "total": total,
-                "concurrency": CONCURRENCY,
-                "request_timeout": 120,
-                "deadline": deadline,
-                "check": check,
-            }
-        )
-    )
+    """One closed-loop load phase through loadgen.py (its own process). With `refusals`, 503
+    answers (admission control saying no) count as answers, not failures."""
+    plan = write_plan(tmp, urls, total, concurrency, check, deadline)
     result = run_json([PYTHON, str(HERE / "loadgen.py"), str(plan)], timeout=deadline + 60)
-    if result["completed"] < total or result["ok"] < result["completed"]:
+    return all_good(result, total, refusals=refusals)
+
+
+def all_good(result: dict[str, Any], total: int, *, refusals: bool = False) -> dict[str, Any]:
+    """`result` of loadgen.py, if all `total` requests were answered well (or, with
+    `refusals`, refused with 503)."""
+    refused = result["statuses"].get("503", 0) if refusals else 0
+    if result["completed"] < total or result["ok"] + refused < result["completed"]:
         raise RuntimeError(
             f"{result['ok']} of {total} requests were good ({result['statuses']}, "
             f"wrong output {result['wrong_output']}, timed out {result['timed_out']}): "
             f"{result['problems']}"
         )
     return result
+
+
+def write_plan(
+    tmp: Path,
+    urls: list[tuple[str, int | None]],
+    total: int,
+    concurrency: int,
+    check: bool,
+    deadline: float,
+) -> Path:
+    """A loadgen.py plan file."""
+    plan = tmp / f"plan-{time.monotonic_ns()}.json"
+    body = {
+        "urls": urls,
+        "total": total,
+        "concurrency": concurrency,
+        "request_timeout": 120,
+        "deadline": deadline,
+        "check": check,
+    }
+    plan.write_text(json.dumps(body))
+    return plan
 
 
 def measured(pid: int, phase: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -264,6 +291,7 @@ def pixelpress_server(
         "PIXELPRESS_RATE_LIMIT_UPLOAD": "1000000",
         "PIXELPRESS_RATE_LIMIT_LOGIN": "1000000",
         "PIXELPRESS_RATE_LIMIT_TRANSFORM": "1000000",
+        "PIXELPRESS_RATE_LIMIT_RENDER": "1000000",
         "PIXELPRESS_CPU_THREADS": "2",
         "PIXELPRESS_LOG_FORMAT": "text",
         "PIXELPRESS_MAX_PIXELS": "50000000",
@@ -538,32 +566,37 @@ def phase_delivery(
             targets["pixelpress_files"] = (files, rebase(hit_url, files.base_url))
         except (ServerError, OSError) as exc:
             phases.setdefault("errors", {})["pixelpress_files"] = f"{type(exc).__name__}: {exc}"
-        try:
-            static = static_server(tmp, first.content)
-            stack.callback(static.stop)
-            static.start()
-            targets["static"] = (static, static.base_url + "/image.jpg")
-        except (ServerError, OSError) as exc:
-            phases.setdefault("errors", {})["static"] = f"{type(exc).__name__}: {exc}"
+        for name, module, path in (
+            ("static", "static_app", "/image.jpg"),
+            ("bare", "bare_app", "/image.jpg"),
+        ):
+            try:
+                baseline = baseline_server(tmp, first.content, module)
+                stack.callback(baseline.stop)
+                baseline.start()
+                targets[name] = (baseline, baseline.base_url + path)
+            except (ServerError, OSError) as exc:
+                phases.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
         cached_rounds(targets, profile, tmp, phases)
 
 
-def static_server(tmp: Path, body: bytes) -> Server:
-    """The baseline: static_app.py under uvicorn (same defaults as `pixelpress serve`: uvloop,
-    httptools, access log on) serving `body` from a file."""
-    path = tmp / "static" / "rendered.jpg"
+def baseline_server(tmp: Path, body: bytes, module: str) -> Server:
+    """A baseline under uvicorn (same defaults as `pixelpress serve`: uvloop, httptools, access
+    log on) serving `body`: static_app.py (a Starlette FileResponse of a file holding it) or
+    bare_app.py (a bare ASGI callable answering it from memory)."""
+    path = tmp / module / "rendered.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     port = free_port()
-    env = dict(os.environ) | {"BENCH_STATIC_FILE": str(path)}
-    argv = [PYTHON, "-m", "uvicorn", "--app-dir", str(HERE), "static_app:app"]
+    env = dict(os.environ) | {"BENCH_STATIC_FILE": str(path), "BENCH_BARE_FILE": str(path)}
+    argv = [PYTHON, "-m", "uvicorn", "--app-dir", str(HERE), f"{module}:app"]
     return Server(
-        "starlette",
+        module,
         [*argv, "--host", LOOPBACK, "--port", str(port)],
         port=port,
         env=env,
         cwd=tmp,
-        log_path=tmp / "starlette.log",
+        log_path=tmp / f"{module}.log",
         health_path="/healthz",
     )
 
@@ -692,18 +725,27 @@ def thumbor_server(
     return server, urls
 
 
-def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
-    """(c) A fresh server process (so VmHWM covers this load only) rendering uncached 400 px
-    JPEGs of a 7000x5000 source. The uploads happen on an earlier process."""
-    data_dir = tmp / "pixelpress-memory" / "data"
+def prepared_elsewhere(
+    tmp: Path, data_dir: Path, photo: bytes, count: int
+) -> tuple[list[tuple[str, int | None]], dict[str, Any], int | None]:
+    """`count` new variants' URLs, their uploads and renditions made by a server process of
+    their own on `data_dir` (stopped after), so that a process started later for the load
+    has a VmHWM of that load alone: (URLs, renditions, that earlier process's VmHWM)."""
     with ExitStack() as stack:
-        setup = pixelpress_server(tmp, data_dir, "pixelpress-memory-setup").start()
+        setup = pixelpress_server(tmp, data_dir, f"{data_dir.parent.name}-setup").start()
         stack.callback(setup.stop)
         api = PixelpressApi(setup.base_url)
         stack.callback(api.close)
         api.register()
-        urls, renditions = prepare_variants(api, photo, profile.memory)
-        setup_hwm = status_kib(setup.pid, "VmHWM")
+        urls, renditions = prepare_variants(api, photo, count)
+        return urls, renditions, status_kib(setup.pid, "VmHWM")
+
+
+def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
+    """(c) A fresh server process (so VmHWM covers this load only) rendering uncached 400 px
+    JPEGs of a 7000x5000 source. The uploads happen on an earlier process."""
+    data_dir = tmp / "pixelpress-memory" / "data"
+    urls, renditions, setup_hwm = prepared_elsewhere(tmp, data_dir, photo, profile.memory)
     with ExitStack() as stack:
         server = pixelpress_server(tmp, data_dir, "pixelpress-memory").start()
         stack.callback(server.stop)
@@ -725,6 +767,83 @@ def phase_memory(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
         return result
 
 
+def loadgen_process(plan: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own argv, no shell
+        [PYTHON, str(HERE / "loadgen.py"), str(plan)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def loadgen_result(process: subprocess.Popen[str], stop: bool = False) -> dict[str, Any]:
+    """What a loadgen.py process printed, once it is done (told to stop, with `stop`)."""
+    if stop:
+        process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=600)
+    if process.returncode != 0 or not out.strip():
+        raise RuntimeError(f"loadgen failed ({process.returncode}): {err[-1000:]}")
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def hits_under_renders(
+    tmp: Path, hit: str, renders: list[tuple[str, int | None]], deadline: float
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """(the hits' figures, the renders' figures, whether the probe was still timing hits when
+    the renders ended). The renders go through loadgen.py, ADMISSION_CONCURRENCY at a time; a
+    loadgen.py probe (PROBE_CONCURRENCY connection) starts before them and is stopped when
+    they end. (wrk would time hits from C, but with one connection it asks as fast as it can,
+    and it runs for a fixed time, not for as long as the renders do.)"""
+    probe_plan = write_plan(tmp, [(hit, None)], 10**9, PROBE_CONCURRENCY, False, deadline)
+    probe = loadgen_process(probe_plan)
+    try:
+        time.sleep(PROBE_HEAD_START_S)
+        rendered = load(
+            tmp, renders, len(renders), check=True, deadline=deadline,
+            concurrency=ADMISSION_CONCURRENCY, refusals=True,
+        )  # fmt: skip
+        covered = probe.poll() is None
+    finally:
+        hits = all_good(loadgen_result(probe, stop=True), 0)
+    return hits, rendered, covered
+
+
+def phase_admission(tmp: Path, photo: bytes, profile: Profile) -> dict[str, Any]:
+    """(d) Cached hits while uncached renders hammer the same process: a fresh server process
+    (uploads and renditions made by an earlier one on the same data, so that VmHWM covers this
+    load only) takes `profile.admission` new variants, ADMISSION_CONCURRENCY at a time, while
+    a probe (loadgen.py, PROBE_CONCURRENCY connection) fetches one rendered URL again and again
+    (see `hits_under_renders`). Renders beyond the process's slots wait
+    briefly, then get 503 (admission control): counted, not failures."""
+    data_dir = tmp / "pixelpress-admission" / "data"
+    count = 1 + ADMISSION_WARMUP + profile.admission
+    urls, renditions, _ = prepared_elsewhere(tmp, data_dir, photo, count)
+    with ExitStack() as stack:
+        server = pixelpress_server(tmp, data_dir, "pixelpress-admission").start()
+        stack.callback(server.stop)
+        urls = [(rebase(u, server.base_url), w) for u, w in urls]
+        hit, warmup = urls[0][0], urls[1 : 1 + ADMISSION_WARMUP]
+        renders = urls[1 + ADMISSION_WARMUP :]
+        # A process's first renders pay one-time costs (statements compiled, libvips'
+        # operations looked up) on its event loop: not what this phase is about.
+        load(tmp, warmup, len(warmup), check=True, deadline=profile.deadline_s)
+        first = httpx.get(hit, timeout=120)
+        if first.status_code != 200:
+            raise RuntimeError(f"the probe's URL answered {first.status_code}")
+        with RssSampler(server.pid) as sampler:
+            hits, hammer, covered = hits_under_renders(tmp, hit, renders, profile.deadline_s)
+        return {
+            "hits": hits,
+            "renders": hammer,
+            "refused": hammer["statuses"].get("503", 0),
+            "probe": "httpx",
+            "probe_covered_the_renders": covered,
+            "vm_hwm_kib": status_kib(server.pid, "VmHWM"),
+            "sampled_peak_rss_kib": sampler.peak_kib,
+            "renditions": renditions,
+        }
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -736,9 +855,18 @@ def main() -> int:
         "--no-install", action="store_true", help="do not create bench/.venv-thumbor if missing"
     )
     parser.add_argument("--keep-tmp", action="store_true", help="keep the work dir and logs")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PHASES,
+        help="run only this phase (repeatable): delivery is (a) and (b), memory (c), admission (d)",
+    )
     args = parser.parse_args()
+    chosen = set(args.only or PHASES)
     profile = QUICK if args.quick else FULL
     stem = "results-quick" if args.quick else "results"
+    if args.only:  # a partial run never overwrites the full report
+        stem += "-only-" + "-".join(sorted(chosen))
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -791,31 +919,40 @@ def main() -> int:
         masters = attempt("rendition stand-ins", lambda: make_masters(photo, tmp)) or {}
         if args.skip_thumbor:
             results["errors"]["thumbor"] = "skipped (--skip-thumbor)"
-        attempt(
-            "uncached renders (Pixelpress, thumbor, raw pyvips in turns), then cached hits "
-            "against Starlette FileResponse",
-            lambda: phase_delivery(
-                tmp,
-                photo,
-                masters,
-                profile,
-                phases,
-                thumbor=not args.skip_thumbor,
-                install=not args.no_install,
-            ),
-        )
+        if "delivery" in chosen:
+            attempt(
+                "uncached renders (Pixelpress, thumbor, raw pyvips in turns), then cached hits "
+                "against Starlette FileResponse and a bare ASGI app",
+                lambda: phase_delivery(
+                    tmp,
+                    photo,
+                    masters,
+                    profile,
+                    phases,
+                    thumbor=not args.skip_thumbor,
+                    install=not args.no_install,
+                ),
+            )
         if "errors" in phases:
             results["errors"].update(phases.pop("errors"))
-        phases["pixelpress_memory"] = attempt(
-            "Pixelpress memory (7000x5000)",
-            lambda: phase_memory(tmp, large.read_bytes(), profile),
-        )
-        import memory_load  # here: it imports this module (and runs alone too)
+        if "memory" in chosen:
+            phases["pixelpress_memory"] = attempt(
+                "Pixelpress memory (7000x5000)",
+                lambda: phase_memory(tmp, large.read_bytes(), profile),
+            )
+        if "admission" in chosen:
+            phases["pixelpress_admission"] = attempt(
+                f"cached hits while {ADMISSION_CONCURRENCY} uncached renders at a time hammer "
+                "the process",
+                lambda: phase_admission(tmp, photo.read_bytes(), profile),
+            )
+        if "memory_load" in chosen:
+            import memory_load  # here: it imports this module (and runs alone too)
 
-        phases["pixelpress_memory_load"] = attempt(
-            "Pixelpress memory, rendering while taking uploads (7000x5000)",
-            lambda: memory_load.phase_memory_load(tmp, large.read_bytes(), profile),
-        )
+            phases["pixelpress_memory_load"] = attempt(
+                "Pixelpress memory, rendering while taking uploads (7000x5000)",
+                lambda: memory_load.phase_memory_load(tmp, large.read_bytes(), profile),
+            )
     finally:
         results["duration_s"] = round(time.time() - started, 1)
         results["versions"] = versions()

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     delivery_inline_bytes: int = Field(default=64 * 1024, ge=0)
     """Rendered variants up to this size are kept in the cache with their record, so a hit
     is answered from memory (or one Redis read) without opening the stored object."""
+    delivery_hot_entries: int = Field(default=2048, ge=0)
+    """Records (with their bytes) each process keeps in its own memory in front of the cache,
+    so a hit on a hot image costs no cache round trip; 0 turns this off."""
+    delivery_hot_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    delivery_hot_seconds: float = Field(default=2.0, gt=0)
+    """How long a process keeps a hot record: the most a purge made by another process can go
+    unseen here if its announcement is lost (it is normally seen within milliseconds)."""
 
     # images
     max_upload_bytes: int = 10 * 1024 * 1024

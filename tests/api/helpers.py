@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -80,3 +81,11 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Services, httpx.Asy
         transport = httpx.ASGITransport(app=create_app(services=built))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             yield built, client
+
+
+async def metric_value(client: httpx.AsyncClient, series: str) -> float:
+    """A series' value on /metrics, read as an operator would (0 when it is not there yet):
+    `series` is its name with its labels, as printed."""
+    text = (await client.get("/metrics")).text
+    found = re.search(rf"^{re.escape(series)} (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0

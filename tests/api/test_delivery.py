@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from pixelpress.domain import signing
 from pixelpress.domain.keys import card_key, record_key
 from pixelpress.domain.spec import parse_spec
 from pixelpress.settings import Settings
-from tests.api.helpers import assert_error, drain, register, upload
+from tests.api.helpers import assert_error, drain, metric_value, register, upload
 from tests.api.test_images import stored_files
 from tests.conftest import make_settings
 from tests.images import grainy_photo, photo
@@ -40,9 +39,7 @@ async def mint(
 async def renders(client: httpx.AsyncClient) -> float:
     """How many renderings libvips did (the render-time histogram's count, read from /metrics
     as an operator would)."""
-    text = (await client.get("/metrics")).text
-    found = re.search(r"^pixelpress_render_duration_seconds_count (\S+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return await metric_value(client, "pixelpress_render_duration_seconds_count")
 
 
 async def test_signed_url_renders_once_then_serves_with_etag(

@@ -59,13 +59,23 @@ class PrometheusMetrics:
             buckets=RENDER_BUCKETS,
             registry=r,
         )
+        self._served: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._cache = Counter(
             "pixelpress_cache_requests_total", "Cache lookups by result.", ["result"], registry=r
         )
 
     def request_served(self, *, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests.labels(method=method, route=route, status=str(status)).inc()
-        self._latency.labels(method=method, route=route).observe(seconds)
+        # The labelled series, looked up once (labels() costs more than the counting itself;
+        # routes are templates, so the combinations are few).
+        key = (method, route, status)
+        series = self._served.get(key)
+        if series is None:
+            series = self._served[key] = (
+                self._requests.labels(method=method, route=route, status=str(status)),
+                self._latency.labels(method=method, route=route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     def job_ran(self, outcome: JobStatus, seconds: float) -> None:
         self._job_seconds.labels(outcome=str(outcome)).observe(seconds)

@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import Receive, Scope, Send
 
 from pixelpress import __version__
 from pixelpress.api import docs, errors, openapi, routing
 from pixelpress.api.body_limit import BodyLimitMiddleware
 from pixelpress.api.deps import services_of
+from pixelpress.api.fastpath import SignedHits
 from pixelpress.api.observability import ObservabilityMiddleware
 from pixelpress.api.ratelimit import RateLimitMiddleware, Spender, carries_image
 from pixelpress.api.routes import (
@@ -52,6 +54,16 @@ def api_router() -> APIRouter:
     return router
 
 
+class PixelpressApp(FastAPI):
+    """FastAPI, with the hit path first (before FastAPI's own work on every request)."""
+
+    hits: SignedHits | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hits is None or not await self.hits.answered(scope, send):
+            await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """With `services`, the caller owns their lifetime (tests); otherwise the app builds them from
     `settings` at start-up and closes them at shutdown. Either way, what the HTTP layer is told
@@ -63,7 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         owned = settings or Settings()
         config, lifespan = api_config(owned), _owning(owned)
 
-    app = FastAPI(
+    app = PixelpressApp(
         title="Pixelpress",
         version=__version__,
         description="Self-hosted image processing: accounts, an image library, transformations.",
@@ -99,8 +111,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         tokens=lambda: services_of(app).tokens,
         on_block=lambda caller, bucket: record_rate_limit_block(services_of(app), caller, bucket),
     )
-    # Outermost: sees every answer, 413s and 429s included.
+    # Sees every answer the app gives, 413s and 429s included.
     app.add_middleware(ObservabilityMiddleware, metrics=lambda: services_of(app).metrics)
+    # In front of it all: signed-URL hits held in memory, answered with the same checks,
+    # headers, request id and metrics, without the stack (see api/fastpath.py).
+    app.hits = SignedHits(services=lambda: services_of(app))
     return app
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -134,6 +134,13 @@ def route_template(scope: Scope) -> str:
     return str(suffix)
 
 
+def request_id_of(headers: dict[bytes, bytes]) -> str:
+    """The caller's X-Request-ID (from the request's raw headers) when it is sane, else a new
+    one (32 random hex digits)."""
+    given = headers.get(b"x-request-id", b"").decode("latin-1")
+    return given if SAFE_ID.match(given) else secrets.token_hex(16)
+
+
 class ObservabilityMiddleware:
     """Gives each request an id (the caller's X-Request-ID when it is sane), returns it in the
     X-Request-ID header, and counts and times the request by its route template."""
@@ -147,8 +154,7 @@ class ObservabilityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if SAFE_ID.match(given) else uuid.uuid4().hex
+        rid = request_id_of(dict(scope["headers"]))
         token = request_id.set(rid)
         status = 0
         started = time.perf_counter()

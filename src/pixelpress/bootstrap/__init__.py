@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
+from pixelpress.adapters.cache_invalidating import InvalidatingCache
 from pixelpress.adapters.faces_haar import HaarFaceDetector
 from pixelpress.adapters.metered import MeteredCache, MeteredProcessor
 from pixelpress.adapters.metrics_prometheus import PrometheusMetrics
@@ -43,9 +44,10 @@ from pixelpress.usecases.accounts import SessionTtl
 from pixelpress.usecases.admission import RenderGate
 from pixelpress.usecases.delivery import Deliverer
 from pixelpress.usecases.faces import FaceFinder
+from pixelpress.usecases.hot import HotEntries
 from pixelpress.usecases.jobs import JobRunner
 from pixelpress.usecases.notifications import Notifier
-from pixelpress.usecases.records import RecordCache
+from pixelpress.usecases.records import Delivered, RecordCache
 from pixelpress.usecases.signed_urls import UrlKeys
 
 if TYPE_CHECKING:
@@ -155,8 +157,15 @@ async def build_services(
         queue, notices = _queues(settings, threads)
         in_process = urlsplit(settings.queue_url).scheme == IN_PROCESS
         metrics = PrometheusMetrics()
-        cache = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
+        hot: HotEntries[Delivered] = HotEntries(
+            max_entries=settings.delivery_hot_entries,
+            max_bytes=settings.delivery_hot_bytes,
+            ttl=settings.delivery_hot_seconds,
+        )
+        shared = MeteredCache(build_cache(settings.cache_url, settings.cache_prefix), metrics)
+        cache = InvalidatingCache(shared, hot)
         stack.push_async_callback(cache.close)
+        await stack.enter_async_context(cache.watching())
         processor = MeteredProcessor(VipsImageProcessor(settings.limits, threads=threads), metrics)
         faces = FaceFinder(HaarFaceDetector(settings.limits, threads=threads), cache, storage)
         email = build_email(settings.smtp_url, settings)
@@ -200,7 +209,7 @@ async def build_services(
                 db=db,
                 storage=storage,
                 cache=cache,
-                records=RecordCache(cache, inline_bytes=settings.delivery_inline_bytes),
+                records=RecordCache(cache, inline_bytes=settings.delivery_inline_bytes, hot=hot),
                 processor=processor,
                 clock=clock,
                 limits=settings.limits,

@@ -13,6 +13,7 @@ from pixelpress.domain.keys import card_key, record_key
 from pixelpress.domain.models import Image, ImageFormat, Variant, VariantStatus
 from pixelpress.domain.spec import OutputFormat, parse_canonical
 from pixelpress.ports import Cache
+from pixelpress.usecases.hot import HotEntries
 
 RECORD_TTL = 7 * 24 * 3600
 INLINE_TTL = 24 * 3600
@@ -101,31 +102,53 @@ class RecordCache:
     """Records and cards, over the cache port. A record or card written by another version of
     Pixelpress (one this one cannot read) is dropped and counts as a miss."""
 
-    def __init__(self, cache: Cache, *, inline_bytes: int) -> None:
+    def __init__(
+        self, cache: Cache, *, inline_bytes: int, hot: HotEntries[Delivered] | None = None
+    ) -> None:
         self._cache = cache
         self.inline_bytes = inline_bytes
         """Variants up to this size are cached with their record (see `Delivered.data`)."""
+        self.hot: HotEntries[Delivered] = (
+            hot if hot is not None else HotEntries(max_entries=0, max_bytes=0, ttl=0)
+        )
+        """Records read or written lately, in this process (see `usecases.hot`); the cache's
+        deletes and purges drop them (the root wires it so)."""
+
+    def hot_record(self, image_id: str, spec_hash: str) -> Delivered | None:
+        """The record if this process holds it: no await, for the hit path."""
+        return self.hot.get(record_key(image_id, spec_hash))
 
     async def record(self, image_id: str, spec_hash: str) -> Delivered | None:
         key = record_key(image_id, spec_hash)
+        if (found := self.hot.get(key)) is not None:
+            return found
+        since = self.hot.generation
         data = await self._cache.get(key)
         if data is None:
             return None
         try:
-            return Delivered.load(data)
+            found = Delivered.load(data)
         except (ValueError, TypeError):
             await self._cache.delete(key)
             return None
+        self.hot.put(key, found, size=len(data), since=since)
+        return found
 
     async def remember(self, image_id: str, found: Delivered) -> None:
         """Caches the record, with the bytes when they are small enough."""
         small = found.data is not None and len(found.data) <= self.inline_bytes
         record = found if small else replace(found, data=None)
         ttl = INLINE_TTL if small else RECORD_TTL
-        await self._cache.set(record_key(image_id, found.spec_hash), record.dump(), ttl=ttl)
+        key = record_key(image_id, found.spec_hash)
+        since = self.hot.generation
+        dumped = record.dump()
+        await self._cache.set(key, dumped, ttl=ttl)
+        self.hot.put(key, record, size=len(dumped), since=since)
 
     async def forget(self, image_id: str, spec_hash: str) -> None:
-        await self._cache.delete(record_key(image_id, spec_hash))
+        key = record_key(image_id, spec_hash)
+        self.hot.drop(key)
+        await self._cache.delete(key)
 
     async def card(self, image_id: str) -> Card | None:
         data = await self._cache.get(card_key(image_id))

@@ -27,10 +27,14 @@ from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
+from pixelpress.domain.presets import UNSIGNED
 from pixelpress.domain.spec import Hint, TransformSpec, parse_query, parse_spec
+from pixelpress.domain.spec.url import preset_names
 from pixelpress.ports import Cache, Database
+from pixelpress.services import Services
 from pixelpress.usecases import delivery, preset_expansion, signed_urls, transforms
 from pixelpress.usecases.admission import Budget
+from pixelpress.usecases.records import Delivered
 from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
@@ -48,7 +52,7 @@ async def _serve(
     varies: Mapping[str, str] | None = None,
     viewer: User | None = None,
 ) -> Response:
-    etags = frozenset(t.strip() for t in request.headers.get("if-none-match", "").split(","))
+    etags = if_none_match(request.headers)
     served = await delivery.serve(
         image_id,
         spec,
@@ -58,6 +62,24 @@ async def _serve(
         if_none_match=etags,
     )
     found = served.delivered
+    headers = served_headers(image_id, found, cache_control=cache_control, varies=varies)
+    if served.not_modified:
+        return Response(status_code=304, headers=headers)
+    if served.body is None and found.data is not None:  # small or just rendered: from memory
+        return Response(found.data, media_type=found.media_type, headers=headers)
+    assert served.body is not None
+    return stored_response(served.body, found.media_type, headers)
+
+
+def served_headers(
+    image_id: str,
+    found: Delivered,
+    *,
+    cache_control: str,
+    varies: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """What a delivered variant is answered with, besides its type and length (the hit path
+    in api/fastpath.py answers with the same)."""
     headers = {
         "ETag": found.etag,
         "Cache-Control": cache_control,
@@ -66,12 +88,11 @@ async def _serve(
     if found.flattened:
         headers["X-Pixelpress-Animation"] = "flattened"
     headers.update(varies or {})  # Vary (and Accept-CH) of a signed URL reading the request
-    if served.not_modified:
-        return Response(status_code=304, headers=headers)
-    if served.body is None and found.data is not None:  # small or just rendered: from memory
-        return Response(found.data, media_type=found.media_type, headers=headers)
-    assert served.body is not None
-    return stored_response(served.body, found.media_type, headers)
+    return headers
+
+
+def if_none_match(headers: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(t.strip() for t in headers.get("if-none-match", "").split(","))
 
 
 def _budget(request: Request, viewer: User | None) -> Budget:
@@ -92,24 +113,12 @@ async def signed(request: Request) -> Response:
 
     A plain Starlette route: the hottest path skips FastAPI's parameter solving."""
     services = services_of(request.app)
-    params = request.path_params
-    now = time.time()
-    asked = await signed_urls.read_url(
-        params["signature"],
-        params["options"],
-        params["image"],
-        headers=request.headers,
-        keys=services.url_keys,
-        limits=services.api.limits,
-        now=now,
-        d=services.deliverer,
-    )
-    cache_control = IMMUTABLE
-    if asked.expires is not None:
-        cache_control = f"public, max-age={max(0, int(asked.expires - now))}"
+    read: tuple[signed_urls.SignedRequest, str] | None = request.scope.get(ALREADY_READ)
+    if read is None:
+        read = await read_signed_request(services, request.path_params, request.headers)
+    asked, cache_control = read
     deliverer = services.deliverer
-    if asked.presets:  # the same URL gives another image once a preset is edited
-        cache_control = PRESET_CACHE_CONTROL
+    if asked.presets:  # what it renders is linked to them
         deliverer = replace(deliverer, presets=asked.presets)
     return await _serve(
         asked.image_id,
@@ -119,6 +128,62 @@ async def signed(request: Request) -> Response:
         cache_control=cache_control,
         varies=asked.headers(),
     )
+
+
+ALREADY_READ = "pixelpress.signed"
+"""Where the hit path leaves the request it read when it cannot answer it (a variant it does
+not hold in memory): the route does not read it twice."""
+
+
+async def read_signed_request(
+    services: Services, params: Mapping[str, str], headers: Mapping[str, str]
+) -> tuple[signed_urls.SignedRequest, str]:
+    """What a URL asks for (its presets expanded for the image's owner), and the
+    Cache-Control its answer carries. Forbidden when the signature is bad or expired, or an
+    unsigned URL names anything but public presets."""
+    read = read_plain_request(services, params, headers)
+    if read is not None:
+        return read
+    now = time.time()
+    asked = await signed_urls.read_url(
+        params["signature"],
+        params["options"],
+        params["image"],
+        headers=headers,
+        keys=services.url_keys,
+        limits=services.api.limits,
+        now=now,
+        d=services.deliverer,
+    )
+    return asked, _cache_control(asked, now)
+
+
+def read_plain_request(
+    services: Services, params: Mapping[str, str], headers: Mapping[str, str]
+) -> tuple[signed_urls.SignedRequest, str] | None:
+    """`read_signed_request` of a signed URL that names no preset, read with no lookup (the
+    hit path in api/fastpath.py reads URLs this way); None for any other URL."""
+    if params["signature"] == UNSIGNED or preset_names(params["options"]):
+        return None
+    now = time.time()
+    asked = signed_urls.read_signed(
+        params["signature"],
+        params["options"],
+        params["image"],
+        headers=headers,
+        keys=services.url_keys,
+        limits=services.api.limits,
+        now=now,
+    )
+    return asked, _cache_control(asked, now)
+
+
+def _cache_control(asked: signed_urls.SignedRequest, now: float) -> str:
+    if asked.presets:  # the same URL gives another image once a preset is edited
+        return PRESET_CACHE_CONTROL
+    if asked.expires is not None:
+        return f"public, max-age={max(0, int(asked.expires - now))}"
+    return IMMUTABLE
 
 
 class MintIn(Strict):
