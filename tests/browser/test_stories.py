@@ -183,7 +183,7 @@ def test_a_user_uploads_edits_saves_shares_and_deletes(
     # get a URL: it serves without credentials, and the snippet has several widths
     page.get_by_role("button", name="Get a URL").click()
     url_field = page.get_by_label("Signed URL")
-    expect(url_field).to_have_value(re.compile(r"/i/[\w-]+/w_300,e_grayscale,f_auto/"))
+    expect(url_field).to_have_value(re.compile(r"/i/[\w-]+/w_300,e_grayscale,f_auto,v_\w+/"))
     url = url_field.input_value()
     fetched = httpx.get(url, headers={"Accept": "image/webp,image/*"}, timeout=30)
     assert fetched.status_code == 200

@@ -31,6 +31,7 @@ from pixelpress.usecases.logs import record_event
 from pixelpress.usecases.notifications import hand_on, notify_job_outcome
 from pixelpress.usecases.renditions import (
     find_levels,
+    is_level,
     rendition_hash,
     smaller_levels,
     source_for,
@@ -236,7 +237,12 @@ async def _finish(
             await uow.variants.save(level)
         await uow.jobs.finish(job.id, status, now=runner.clock.now(), error=error, code=code)
         outcome = replace(job, status=status, error=error, code=code)
-        notifications = await notify_job_outcome(uow, outcome, runner.clock)
+        image = await uow.images.get(job.image_id)
+        notifications = (
+            []  # a rendition is Pixelpress's own work: the owner asked for nothing
+            if image is None or is_level(image, current.spec_hash)
+            else await notify_job_outcome(uow, outcome, runner.clock)
+        )
         if status is JobStatus.FAILED:
             await record_event(
                 uow,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pixelpress.domain.keys import card_key
-from pixelpress.domain.models import Image, ImageFormat, Variant, VariantStatus
+from pixelpress.domain.models import Image, ImageFormat, Page, Variant, VariantStatus
 from pixelpress.domain.spec import parse_spec
 from pixelpress.usecases.delivery import deliver
 from pixelpress.usecases.images import find_download
@@ -105,7 +105,7 @@ def test_a_level_is_never_made_from_a_level() -> None:
 
 
 async def test_one_job_makes_every_level_and_deliveries_use_the_smallest(world: World) -> None:
-    alice = await world.user()
+    alice = await world.user(notify_email=True)
     image = await world.image(alice, 4000, 3000)
     await world.work()
     specs = [level_spec(image, level) for level in levels_of(image)]
@@ -119,6 +119,9 @@ async def test_one_job_makes_every_level_and_deliveries_use_the_smallest(world: 
         (2048, 1536, VariantStatus.READY),
     ]
     assert len(jobs) == 1  # one job, for the largest
+    async with world.db.unit_of_work(readonly=True) as uow:
+        told = await uow.notifications.list_page(alice.id, Page(1, 10))
+    assert told.items == []  # Pixelpress's own work: the owner asked for nothing
     for row in rows:
         made = read_fake(await world.storage.get(row.storage_key))
         assert (made.width, made.height) == (row.width, row.height)
