@@ -73,8 +73,9 @@ def comparisons(results: dict[str, Any]) -> list[dict[str, Any]]:
         "(a) Pixelpress / thumbor, server CPU per uncached 400 px JPEG",
         ratio(pp_cpu, thumbor_cpu),
         "<=",
-        0.5,
-        rendition_note(phases.get("pixelpress_renditions")) + " (the target is set for that case)",
+        0.25,
+        rendition_note(phases.get("pixelpress_renditions"))
+        + " (the target is set for that case; a 400 px output comes from the 512 px level)",
         thumbor_missing,
     )
     add(
@@ -267,8 +268,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     if overhead is not None and master is not None:
         lines += [
             "",
-            "Pixelpress's own overhead per render, roughly (its CPU minus the same pyvips work "
-            f"from a baseline master like its rendition): {_fmt(overhead - master)} ms.",
+            "Pixelpress's CPU per render minus raw pyvips' from a 2048 px baseline master (what "
+            "it rendered from before the pyramid; a 400 px output now comes from its 512 px "
+            f"level, hence a saving rather than an overhead): {_fmt(overhead - master)} ms.",
         ]
 
     lines += [
