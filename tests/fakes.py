@@ -120,6 +120,8 @@ class FakeImageProcessor:
     def __init__(self, limits: ImageLimits | None = None) -> None:
         self.limits = limits or ImageLimits()
         self.rendered: list[TransformSpec] = []
+        self.masters: list[bool] = []
+        """Whether each of `rendered` was asked for as a rendition (`master`)."""
         self.focused: list[Focus | None] = []
         """The face focus each render was given, in the order of `rendered`."""
         self._failures: list[tuple[DomainError, Call | None]] = []
@@ -165,8 +167,10 @@ class FakeImageProcessor:
         *,
         watermark: bytes | None = None,
         focus: Focus | None = None,
+        master: bool = False,
     ) -> Rendered:
         self.rendered.append(spec)
+        self.masters.append(master)
         self.focused.append(focus)
         if self.gate is not None:
             await self.gate.wait()

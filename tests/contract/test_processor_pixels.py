@@ -159,6 +159,24 @@ async def test_a_large_jpeg_resizes_to_the_exact_size_and_picture(
         assert not is_red(image.getpoint(size[0] - 4, size[1] - 4))
 
 
+async def test_big_jpeg_outputs_are_compact_and_only_masters_trade_bytes_for_memory(
+    processor: ImageProcessor,
+) -> None:
+    """Every output a user gets has optimised coding, however big; a big rendition (a master)
+    is the same picture in a few more bytes, for a lower memory peak."""
+    source = photo(2400, 1600, ".jpg", Q=90)
+    spec = {"resize": {"width": 2048, "height": 2048, "fit": "inside"}, "quality": 92}
+    served, served_image = await render(processor, source, spec)
+    master, master_image = await render(processor, source, spec, master=True)
+    assert (served.width, served.height) == (master.width, master.height) == (2048, 1365)
+    assert len(served.data) < len(master.data) * 0.97
+    assert served_image.subtract(master_image).abs().max() == 0  # the same pixels
+    small = {"resize": {"width": 800}}
+    assert (await render(processor, source, small, master=True))[0].data == (
+        await render(processor, source, small)
+    )[0].data
+
+
 async def test_crop_then_resize(processor: ImageProcessor) -> None:
     _, image = await render(
         processor,

@@ -68,9 +68,12 @@ class MeteredProcessor:
         *,
         watermark: bytes | None = None,
         focus: Focus | None = None,
+        master: bool = False,
     ) -> Rendered:
         started = time.perf_counter()
         try:
-            return await self._inner.render(source, spec, watermark=watermark, focus=focus)
+            return await self._inner.render(
+                source, spec, watermark=watermark, focus=focus, master=master
+            )
         finally:  # failed renderings cost their time too
             self._metrics.image_rendered(time.perf_counter() - started)

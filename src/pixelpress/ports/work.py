@@ -46,11 +46,13 @@ class ImageProcessor(Protocol):
         *,
         watermark: bytes | None = None,
         focus: Focus | None = None,
+        master: bool = False,
     ) -> Rendered:
         """Applies `spec` in the documented order; output is upright, sRGB, metadata stripped.
         Raises Unprocessable when the final output passes the limits. `focus`: the faces a
         cover crop with face gravity centres on (fractions of the upright source); without it
-        such a crop is cut as gravity `auto`."""
+        such a crop is cut as gravity `auto`. `master`: a rendition, Pixelpress's own source
+        for later renders (never served): written for a small memory peak over a few bytes."""
         ...
 
 

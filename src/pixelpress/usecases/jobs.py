@@ -110,11 +110,12 @@ async def run_job(job_id: str, *, runner: JobRunner) -> JobStatus | None:
                     levels = await find_levels(uow, image)
                 source = await source_for(image, spec, levels, storage=runner.storage)
                 focus = await focus_for(image, spec, source, runner.faces)
+                top = variant.spec_hash == rendition_hash(image)
                 rendered = await runner.processor.render(
-                    source, spec, watermark=watermark, focus=focus
+                    source, spec, watermark=watermark, focus=focus, master=top
                 )
                 await _store(runner, variant, rendered)
-                if variant.spec_hash == rendition_hash(image):
+                if top:
                     made = await _smaller_levels(runner, image, variant, rendered.data)
         return await _finish(job, runner, JobStatus.PROCESSED, variant=variant, levels=made)
     except Unavailable as exc:
@@ -161,7 +162,7 @@ async def _smaller_levels(
     outcome, dated like `top` (so that no variant the owner asked for meanwhile is older)."""
     made = []
     for spec in smaller_levels(image):
-        rendered = await runner.processor.render(data, spec)
+        rendered = await runner.processor.render(data, spec, master=True)
         level = Variant(
             id=new_id(),
             image_id=image.id,

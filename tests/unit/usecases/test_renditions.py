@@ -110,6 +110,7 @@ async def test_one_job_makes_every_level_and_deliveries_use_the_smallest(world: 
     await world.work()
     specs = [level_spec(image, level) for level in levels_of(image)]
     assert world.processor.rendered == specs  # the 2048 px one first, the others from it
+    assert world.processor.masters == [True] * len(specs)  # Pixelpress's own: see `master`
     async with world.db.unit_of_work(readonly=True) as uow:
         rows = (await uow.variants.list_for_images([image.id]))[image.id]
         jobs = (await uow.jobs.list_for_images([image.id]))[image.id]

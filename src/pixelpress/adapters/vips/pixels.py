@@ -15,7 +15,7 @@ SHARPEN_SIGMA = 1.5  # libvips' 0.5 suits thumbnails; this also shows on full-si
 MARGIN = 0.03  # of the shorter output edge, around a watermark
 MARK_WIDTH = 0.25  # an image watermark's share of the output width
 SHADOW_ALPHA = 0.6  # a text watermark's shadow, relative to the text: readable on white too
-OPTIMIZE_MAX_PIXELS = 2_000_000  # JPEG outputs up to this get optimised Huffman tables
+OPTIMIZE_MAX_PIXELS = 2_000_000  # JPEG masters up to this get optimised Huffman tables too
 AVIF_EFFORT = 1  # at equal size about WebP's CPU cost; effort 3 is 4.5x (bench/encode_cost.py)
 TRANSPARENT = [0, 0, 0, 0]
 BLACK = [0, 0, 0]
@@ -126,8 +126,9 @@ def composite(image: Any, mark: Any, position: Position, opacity: float) -> Any:
     return out if has_alpha(image) else out.extract_band(0, n=3)
 
 
-def encode(image: Any, fmt: OutputFormat, quality: int | None) -> bytes:
-    """Encoded without any metadata (the pixels are sRGB, which every viewer assumes)."""
+def encode(image: Any, fmt: OutputFormat, quality: int | None, *, lean: bool = False) -> bytes:
+    """Encoded without any metadata (the pixels are sRGB, which every viewer assumes). `lean`:
+    a big JPEG master is written without optimised Huffman tables (see below)."""
     if fmt is OutputFormat.JPEG and has_alpha(image):
         image = image.flatten(background=BLACK)
     image = image.cast("uchar").copy(interpretation="srgb")
@@ -136,8 +137,9 @@ def encode(image: Any, fmt: OutputFormat, quality: int | None) -> bytes:
         # Baseline, not progressive: libvips shrinks a baseline JPEG while decoding it (about
         # three times faster from a rendition), and thumbnails gain nothing from progressive.
         # Optimised Huffman tables (6 to 9 % fewer bytes) keep every DCT coefficient in memory
-        # until the end, about 10 bytes a pixel: not for big outputs (32 MB for a 2048 px one).
-        optimize = image.width * image.height <= OPTIMIZE_MAX_PIXELS
+        # until the end, about 10 bytes a pixel (32 MB for a 2048 px rendition): every output
+        # a user gets has them; a big rendition, only ever read back by Pixelpress, does not.
+        optimize = not lean or image.width * image.height <= OPTIMIZE_MAX_PIXELS
         options |= {"Q": quality, "optimize_coding": optimize}
     elif fmt is OutputFormat.WEBP:
         options |= {"Q": quality, "effort": 4}

@@ -138,7 +138,9 @@ class VipsImageProcessor:
         *,
         watermark: bytes | None = None,
         focus: Focus | None = None,
+        master: bool = False,
     ) -> Rendered:
         work = partial(render_spec, source, spec, watermark, limits=self.limits,
-                       font=self._font, font_file=self._font_file, focus=focus)  # fmt: skip
+                       font=self._font, font_file=self._font_file, focus=focus,
+                       master=master)  # fmt: skip
         return await self._run(source, work)

@@ -72,6 +72,7 @@ def render_spec(
     font: str,
     font_file: str | None,
     focus: Focus | None = None,
+    master: bool = False,
 ) -> Rendered:
     """`spec` applied to `source` (see `ImageProcessor.render`). Blocking."""
     fmt = sniff(head(source))
@@ -104,7 +105,7 @@ def render_spec(
             mark = _image_mark(watermark, image.width, image.height, limits)
         image = composite(image, mark, spec.watermark.position, spec.watermark.opacity)
     check_output(image.width, image.height, "transformations", limits)
-    data = encode(image, target.format, spec.quality_for(target.format))
+    data = encode(image, target.format, spec.quality_for(target.format), lean=master)
     return Rendered(data, target.format, image.width, image.height, flattened=frames > 1)
 
 
