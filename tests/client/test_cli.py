@@ -169,6 +169,30 @@ def test_transform_wait_out(shell: Shell, user: str, tmp_path: Path) -> None:
     assert "(invalid_spec)" in bad.stderr
 
 
+def test_presets_defined_listed_used_redefined_and_removed(
+    shell: Shell, user: str, tmp_path: Path
+) -> None:
+    (tmp_path / "p.jpg").write_bytes(photo(640, 480))
+    image_id = shell.json("upload", str(tmp_path / "p.jpg"))[0]["imageId"]
+    made = shell.json("presets", "set", "thumb", "w_120,h_120,c_cover", "--public")
+    assert (made["name"], made["options"], made["public"]) == ("thumb", "w_120,h_120,c_cover", True)
+    listed = shell.run("presets", "ls")
+    assert listed.returncode == 0 and "w_120,h_120,c_cover" in listed.stdout
+    url = shell.run("url", image_id, "--preset", "thumb", "--format", "png").stdout.strip()
+    assert "/t_thumb,f_png,v_" in url
+    first = pyvips.Image.new_from_buffer(httpx.get(url).content, "")
+    assert (first.width, first.height) == (120, 120)
+    again = shell.run("presets", "set", "thumb", "w_60")  # redefined: the same URL follows
+    assert again.returncode == 0 and "thumb = w_60" in again.stdout
+    assert pyvips.Image.new_from_buffer(httpx.get(url).content, "").width == 60
+    assert [p["name"] for p in shell.json("presets", "ls")] == ["thumb"]
+    assert shell.run("presets", "rm", "thumb").returncode == 0
+    gone = shell.run("presets", "rm", "thumb", "--json")
+    assert gone.returncode == 1 and json.loads(gone.stdout)["code"] == "preset_not_found"
+    refused = shell.run("presets", "set", "shared", "w_10", "--global")
+    assert refused.returncode == 1 and "(admin_only)" in refused.stderr
+
+
 def test_url_show_and_rm(shell: Shell, user: str, tmp_path: Path) -> None:
     (tmp_path / "p.jpg").write_bytes(photo(640, 480))
     image_id = shell.json("upload", str(tmp_path / "p.jpg"))[0]["imageId"]

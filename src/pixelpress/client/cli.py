@@ -1,6 +1,7 @@
 """The user commands of `pixelpress`, built on the Python client: login, logout, upload, ls,
-show, transform, url, rm. Every one takes `--json` for scripts. `add_user_commands` registers
-them into the server's Typer app (serve, worker, migrate and users stay there)."""
+show, transform, url, srcset, rm and presets. Every one takes `--json` for scripts.
+`add_user_commands` registers them into the server's Typer app (serve, worker, migrate and
+users stay there)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from pixelpress.client._cli_support import (
     size,
     with_spec_options,
 )
+from pixelpress.client.cli_presets import presets
 from pixelpress.client.cli_upload import upload
 from pixelpress.client.errors import PixelpressError
 from pixelpress.client.models import Image
@@ -206,13 +208,18 @@ def url(
     expires_in: Annotated[
         int | None, typer.Option(min=1, help="Seconds the URL works (default: for good).")
     ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="A preset it names (t_); the other options override it.")
+    ] = None,
     as_json: JsonOption = False,
     *,
     spec: dict[str, Any],
 ) -> None:
     """Mint a signed URL that renders an image on the fly, e.g. `--width 400 --auto`."""
     with refusals(as_json), open_client() as client:
-        minted = client.mint_url(image_id, spec or None, auto_format=auto, expires_in=expires_in)
+        minted = client.mint_url(
+            image_id, spec or None, auto_format=auto, expires_in=expires_in, preset=preset
+        )
     if as_json:
         print_json(minted)
     else:
@@ -290,3 +297,4 @@ def rm(
 def add_user_commands(app: typer.Typer) -> None:
     for command in (login, logout, upload, ls, show, transform, url, srcset, rm):
         app.command(rich_help_panel=PANEL)(command)
+    app.add_typer(presets, name="presets", rich_help_panel=PANEL)
