@@ -388,3 +388,24 @@ def open_file_chooser(page: Page) -> FileChooser:
         except PlaywrightTimeoutError:
             continue
     pytest.fail("the file chooser never opened")
+
+
+def test_the_editor_centres_a_cover_crop_on_the_face_it_finds(
+    story: tuple[Page, Watch], server: Server
+) -> None:
+    page, _ = story
+    sign_up(page, "faye")
+    portrait = Path(__file__).parents[1] / "pictures" / "astronaut.jpg"
+    file = {"name": "astronaut.jpg", "mimeType": "image/jpeg", "buffer": portrait.read_bytes()}
+    api(page, "POST", "/images", multipart={"image": file})
+    page.reload()
+    open_editor_at(page, "astronaut.jpg")
+    page.get_by_label("Width", exact=True).first.fill("120")
+    page.get_by_label("Height", exact=True).first.fill("300")
+    page.get_by_label("Gravity").select_option("face")
+    preview = page.locator(".preview")
+    expect(preview).to_have_attribute("data-spec", re.compile('"gravity":"face"'))
+    expect(preview).to_have_attribute("data-state", "ready")
+    expect(page.locator(".predicted")).to_contain_text("120 \u00d7 300 px")
+    expect(page.locator(".predicted")).to_contain_text("1 face found")
+    shoot(page, "editor-face")

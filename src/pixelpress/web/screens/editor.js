@@ -7,7 +7,7 @@ import { mintFor, sources } from '../thumbs.js';
 import { download } from './image.js';
 
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'];
-const GRAVITIES = ['center', 'auto', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left', 'bottom-right'];
+const GRAVITIES = ['center', 'auto', 'face', 'faces', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left', 'bottom-right'];
 const POSITIONS = ['bottom-right', 'bottom', 'bottom-left', 'right', 'center', 'left', 'top-right', 'top', 'top-left'];
 const FORMATS = [['', 'Keep the source format'], ['jpeg', 'JPEG'], ['png', 'PNG'], ['webp', 'WebP'], ['avif', 'AVIF'], ['gif', 'GIF']];
 const EXPIRIES = [['', 'Never'], ['3600', 'In an hour'], ['86400', 'In a day'], ['604800', 'In a week'], ['2592000', 'In 30 days']];
@@ -347,7 +347,8 @@ export async function render(main, ctx) {
       objectUrl = next;
       if (mineTicket !== ticket) return;
       shown = key;
-      predicted.textContent = `Output: ${dry.width} × ${dry.height} px · ${String(dry.format).toUpperCase()} · ${bytes(blob.size)}`;
+      const faces = Array.isArray(dry.faces) ? ` · ${dry.faces.length} face${dry.faces.length === 1 ? '' : 's'} found` : '';
+      predicted.textContent = `Output: ${dry.width} × ${dry.height} px · ${String(dry.format).toUpperCase()} · ${bytes(blob.size)}${faces}`;
       previewBox.dataset.spec = key;
       previewBox.dataset.state = 'ready';
     } catch (err) {
