@@ -30,7 +30,7 @@ def edges(options: str, **hints: float | int | None) -> tuple[int | None, int | 
     ("text", "expected"),
     [("1", 1.0), ("2", 2.0), ("1.5", 1.5), ("2.625", 3.0), ("1.01", 1.5), ("1.001", 1.0),
      ("0.75", 1.0), ("9", 4.0), (" 3 ", 3.0), ("", None), ("0", None), ("-2", None),
-     ("abc", None), ("nan", None), ("1e3", None)],
+     ("abc", None), ("nan", None), ("1e3", None), ("9" * 5000, 4.0), ("0." + "0" * 5000, None)],
 )  # fmt: skip
 def test_a_dpr_hint_is_clamped_and_rounded_up_to_a_half(text: str, expected: float | None) -> None:
     assert hinted_dpr(text) == expected
@@ -40,7 +40,8 @@ def test_a_dpr_hint_is_clamped_and_rounded_up_to_a_half(text: str, expected: flo
     ("text", "expected"),
     [("1", 100), ("100", 100), ("101", 200), ("375", 480), ("1024", 1024), ("1025", 1280),
      ("2560", 2560), ("4000", 2560), ("", None), ("0", None), ("-5", None), ("12.5", None),
-     ("٣٠٠", None)],
+     ("٣٠٠", None), ("9" * 5000, 2560), ("-" + "9" * 5000, None), ("0" * 5000 + "300", 320),
+     ("0" * 5000, None)],
 )  # fmt: skip
 def test_a_width_hint_is_rounded_up_to_a_step(text: str, expected: int | None) -> None:
     assert hinted_width(text) == expected

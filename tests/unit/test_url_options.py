@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pixelpress.domain import signing
@@ -192,3 +194,28 @@ def test_presets_expand_first_and_the_urls_own_options_override_them() -> None:
     assert expand_presets("t_a", {"a": "w_1"}) == "w_1"
     with pytest.raises(InvalidInput, match="Preset 't_a'"):
         parse_options("t_a")  # never reaches the parser unexpanded
+
+
+LONG = "9" * 5000  # past int()'s 4300-digit limit on strings
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        lambda: parse_options(f"w_{LONG}"),
+        lambda: parse_options(f"q_{LONG}"),
+        lambda: parse_options(f"cr_{LONG}:1:1:1"),
+        lambda: parse_options(f"w_auto:{LONG}"),
+        lambda: parse_options(f"w_-{LONG}"),
+        lambda: parse_spec({"resize": f"{LONG}x"}),
+        lambda: parse_spec({"resize": {"width": LONG}}),
+    ],
+)
+def test_numbers_of_any_length_are_4xx_not_crashes(parse: Any) -> None:
+    with pytest.raises((Unprocessable, InvalidInput)):
+        parse()
+
+
+def test_long_numbers_with_leading_zeros_are_read() -> None:
+    spec = parse_options("w_" + "0" * 5000 + "5").spec
+    assert spec is not None and spec.resize is not None and spec.resize.width == 5

@@ -53,7 +53,9 @@ class SignedHits:
         ):
             return False
         started = time.perf_counter()
-        headers = dict(scope["headers"])
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, value)  # the first of a repeated header, as the route reads
         try:
             services = self.services()
             answer = self._answer(scope, headers, services)

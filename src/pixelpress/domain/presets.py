@@ -39,7 +39,7 @@ class Preset:
 
 
 def check_name(name: str) -> str:
-    if not NAME_RULE.match(name):
+    if not NAME_RULE.fullmatch(name):
         raise InvalidInput(
             "A preset name is 1 to 32 lowercase letters, digits and inner hyphens.",
             code="invalid_preset_name",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pixelpress.domain.errors import Forbidden, NotFound, Unprocessable
 from pixelpress.domain.keys import preset_key
 from pixelpress.domain.models import ImageLimits, User
-from pixelpress.domain.presets import NAME_RULE
+from pixelpress.domain.presets import NAME_RULE, check_name
 from pixelpress.domain.spec import TransformSpec, negotiate, parse_options, plan, to_options
 from pixelpress.domain.spec.url import expand_presets, preset_names, read_options
 from pixelpress.ports import Cache, Database
@@ -58,10 +58,15 @@ async def _lookup(owner_id: str | None, name: str, db: Database, cache: Cache) -
     return found
 
 
-async def find_preset(owner_id: str, name: str, *, db: Database, cache: Cache) -> Found:
-    """The owner's preset of that name, else the global one; NotFound when neither exists."""
-    if NAME_RULE.match(name):
-        found = await _lookup(owner_id, name, db, cache) or await _lookup(None, name, db, cache)
+async def find_preset(
+    owner_id: str, name: str, *, db: Database, cache: Cache, own_only: bool = False
+) -> Found:
+    """The owner's preset of that name, else the global one (unless `own_only`); NotFound
+    when there is none."""
+    if NAME_RULE.fullmatch(name):
+        found = await _lookup(owner_id, name, db, cache)
+        if found is None and not own_only:
+            found = await _lookup(None, name, db, cache)
         if found is not None:
             return found
     raise missing_preset(name)
@@ -80,11 +85,14 @@ async def expand(
     unsigned: bool = False,
 ) -> Expanded:
     """`options` with the presets it names expanded for `owner_id`. `unsigned`: the URL has no
-    signature, so it may name only public presets (and f_auto)."""
+    signature, so it may name only the owner's own public presets (and f_auto): a global one,
+    public or not, never opens anybody's images to URLs they did not sign."""
     names = preset_names(options)
     if unsigned:
         check_unsigned(options)
-    found = [await find_preset(owner_id, name, db=db, cache=cache) for name in names]
+    found = [
+        await find_preset(owner_id, name, db=db, cache=cache, own_only=unsigned) for name in names
+    ]
     if unsigned and not all(f.public for f in found):
         raise _not_public()
     text = expand_presets(options, {f.name: f.options for f in found})
@@ -169,7 +177,13 @@ async def preset_spec(
 
 def with_preset(name: str, own: str) -> str:
     """Options naming preset `name` first, then `own` (which override it)."""
-    return f"t_{name}" + ("" if own == "_" else f",{own}")
+    return naming(name) + ("" if own == "_" else f",{own}")
+
+
+def naming(name: str) -> str:
+    """The option that names preset `name` (`t_thumb`). A name given by a caller is checked
+    first: options that follow a comma in it would be taken as vouched for."""
+    return f"t_{check_name(name)}"
 
 
 async def render_params(
@@ -186,7 +200,7 @@ async def render_params(
     picked from `accept`)."""
     async with db.unit_of_work(readonly=True) as uow:
         image = await visible_image(uow, image_id, user)
-    expanded = await expand(image.owner_id, ",".join(f"t_{n}" for n in names), db=db, cache=cache)
+    expanded = await expand(image.owner_id, ",".join(map(naming, names)), db=db, cache=cache)
     read = read_options(expanded.options, ImageLimits().max_edge)
     if read.factor is not None or read.auto_dpr or read.auto_width is not None:
         raise Unprocessable(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pixelpress.domain import signing
-from pixelpress.domain.errors import Forbidden
+from pixelpress.domain.errors import Forbidden, Unprocessable
 from pixelpress.domain.models import ImageLimits, User
 from pixelpress.domain.presets import UNSIGNED
 from pixelpress.domain.spec import (
@@ -106,6 +106,12 @@ async def mint_url(
     if preset is not None:
         if cache is None:
             raise TypeError("Minting with a preset needs the cache its lookup goes through.")
+        if hints:  # they would size the overrides alone, not the preset's expansion
+            raise Unprocessable(
+                "With a preset, client hints belong in the preset (dpr_auto, w_auto).",
+                code="invalid_options",
+                field="preset",
+            )
         options = with_preset(preset, options)
         await settle_options(image_id, options, user=user, db=db, cache=cache, limits=limits)
     return sign(image_id, options, expires, keys=keys, base_url=base_url)
@@ -218,3 +224,17 @@ def _options(
 
 def _bad_signature() -> Forbidden:
     return Forbidden("This URL's signature is invalid or has expired.", code="invalid_signature")
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+PRESET_MAX_AGE = 3600
+"""Seconds an answer to a URL naming presets may be kept (less when the URL expires first)."""
+
+
+def cache_control(asked: SignedRequest, now: float) -> str:
+    """What the answer to a URL may be kept for: for good (its variant never changes), until
+    it expires, and at most an hour when it names presets (an edit changes what it gives)."""
+    left = None if asked.expires is None else max(0, int(asked.expires - now))
+    if asked.presets:
+        return f"public, max-age={min(PRESET_MAX_AGE, PRESET_MAX_AGE if left is None else left)}"
+    return IMMUTABLE if left is None else f"public, max-age={left}"

@@ -17,6 +17,7 @@ from pixelpress.domain.spec import (
     plan,
     to_options,
 )
+from pixelpress.domain.spec.url import content_version
 from pixelpress.ports import Database
 from pixelpress.usecases.access import visible_image
 from pixelpress.usecases.signed_urls import UrlKeys, sign
@@ -109,7 +110,9 @@ async def image_set(
             if out.width in seen:  # (a rotation can make two widths one)
                 continue
             seen.add(out.width)
-            options = to_options(spec.canonical(), expires=expires)
+            options = to_options(
+                spec.canonical(), expires=expires, version=content_version(image.content_hash)
+            )
             url = sign(image_id, options, expires, keys=keys, base_url=base_url).url
             candidates.append(Candidate(fmt, out.width, out.height, url))
     return _markup(tuple(candidates), formats, asked, expires)

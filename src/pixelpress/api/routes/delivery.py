@@ -38,8 +38,6 @@ from pixelpress.usecases.records import Delivered
 from pixelpress.usecases.signed_urls import UrlKeys
 
 router = api_router(tags=["delivery"])
-IMMUTABLE = "public, max-age=31536000, immutable"
-PRESET_CACHE_CONTROL = "public, max-age=3600"
 
 
 async def _serve(
@@ -155,7 +153,7 @@ async def read_signed_request(
         now=now,
         d=services.deliverer,
     )
-    return asked, _cache_control(asked, now)
+    return asked, signed_urls.cache_control(asked, now)
 
 
 def read_plain_request(
@@ -175,15 +173,7 @@ def read_plain_request(
         limits=services.api.limits,
         now=now,
     )
-    return asked, _cache_control(asked, now)
-
-
-def _cache_control(asked: signed_urls.SignedRequest, now: float) -> str:
-    if asked.presets:  # the same URL gives another image once a preset is edited
-        return PRESET_CACHE_CONTROL
-    if asked.expires is not None:
-        return f"public, max-age={max(0, int(asked.expires - now))}"
-    return IMMUTABLE
+    return asked, signed_urls.cache_control(asked, now)
 
 
 class MintIn(Strict):

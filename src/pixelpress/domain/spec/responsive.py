@@ -3,8 +3,9 @@
 
 `dpr` multiplies the resize's width and height (CSS pixels) by 1..4 (decimals allowed). It is
 resolved when the spec is parsed, so `w_400,dpr_2` is `w_800`: one canonical spec, one variant.
-The factor is lowered as needed so that no edge passes the edge limit (a hint never turns a
-working URL into a refusal); the output is then planned and limited as any other.
+The factor is lowered as needed so that no edge passes the edge limit; the output is then
+planned and limited as any other (so a URL whose output passes the pixel limit only at the
+hinted size is refused, 422, for that client).
 
 Hints, as browsers send them (`Sec-CH-DPR`/`DPR`, `Sec-CH-Width`/`Width`) are quantised so that
 the variant cache stays small: a DPR is clamped to 1..4 and rounded up to a multiple of 0.5; a
@@ -20,7 +21,7 @@ from dataclasses import replace
 from enum import StrEnum
 
 from pixelpress.domain.spec.types import TransformSpec
-from pixelpress.domain.spec.values import DECIMAL, INTEGER, nonsense
+from pixelpress.domain.spec.values import DECIMAL, INTEGER, nonsense, read_float
 
 MIN_DPR = 1.0
 MAX_DPR = 4.0
@@ -45,6 +46,11 @@ ACCEPT_CH = "Sec-CH-DPR, Sec-CH-Width, Width, DPR"
 """What an answer that read a hint asks the browser to send from now on."""
 
 
+def dpr_factor(text: str) -> float:
+    """A `dpr_` option's number; InvalidInput or Unprocessable for anything else."""
+    return read_float(text, "dpr", lo=MIN_DPR, hi=MAX_DPR, text_ok=True)
+
+
 def hinted_dpr(text: str) -> float | None:
     """A DPR hint's header value, quantised; None when it is not a positive number."""
     if not DECIMAL.fullmatch(text.strip()):
@@ -60,9 +66,14 @@ def hinted_width(text: str) -> int | None:
     """A width hint's header value (physical pixels) rounded up to a step; None when it is not
     a positive whole number."""
     text = text.strip()
-    if not INTEGER.fullmatch(text) or int(text) <= 0:
+    if not INTEGER.fullmatch(text) or text.startswith("-"):
         return None
-    index = bisect.bisect_left(WIDTH_STEPS, int(text))
+    digits = text.lstrip("0")
+    if len(digits) > len(str(WIDTH_STEPS[-1])):  # past every step (and past int()'s limit)
+        return WIDTH_STEPS[-1]
+    if not digits:
+        return None
+    index = bisect.bisect_left(WIDTH_STEPS, int(digits))
     return WIDTH_STEPS[min(index, len(WIDTH_STEPS) - 1)]
 
 

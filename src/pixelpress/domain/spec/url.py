@@ -45,15 +45,9 @@ from dataclasses import dataclass, field
 from pixelpress.domain.errors import InvalidInput, Unprocessable
 from pixelpress.domain.limits import ImageLimits
 from pixelpress.domain.spec.query import parse_query
-from pixelpress.domain.spec.responsive import (
-    DEFAULT_AUTO_WIDTH,
-    MAX_DPR,
-    MIN_DPR,
-    Hint,
-    apply_dpr,
-)
+from pixelpress.domain.spec.responsive import DEFAULT_AUTO_WIDTH, Hint, apply_dpr, dpr_factor
 from pixelpress.domain.spec.types import OutputFormat, TransformSpec
-from pixelpress.domain.spec.values import nonsense, read_float, read_int
+from pixelpress.domain.spec.values import nonsense, read_int, whole_number
 
 FLAGS = {"h": "mirror", "v": "flip"}
 EFFECTS = ("grayscale", "sepia", "sharpen", "blur")
@@ -158,12 +152,12 @@ def read_options(text: str, edge: int) -> ReadOptions:
                 if fallback
                 else DEFAULT_AUTO_WIDTH
             )
-        elif key == "dpr":
+        elif key == "dpr":  # a later dpr_ (or w_) overrides an earlier one, a preset's too
             read.auto_dpr = value == "auto"
-            if not read.auto_dpr:
-                read.factor = read_float(value, "dpr", lo=MIN_DPR, hi=MAX_DPR, text_ok=True)
+            read.factor = None if read.auto_dpr else dpr_factor(value)
         elif key in SIMPLE:
             params[SIMPLE[key]] = value
+            read.auto_width = None if key == "w" else read.auto_width
         elif key == "wt":
             params["watermarkText"] = _text_of(value)
         elif key == "fl":
@@ -182,7 +176,7 @@ def read_options(text: str, edge: int) -> ReadOptions:
         elif key == "exp":
             if not (value.isascii() and value.isdigit()):  # "¹" is a digit to isdigit()
                 raise _bad("exp_ takes a unix time.")
-            read.expires = int(value)
+            read.expires = whole_number(value)
         elif key == "v":
             if not (value.isascii() and value.isalnum() and len(value) <= MAX_VERSION):
                 raise _bad(f"v_ takes a version: up to {MAX_VERSION} letters and digits.")

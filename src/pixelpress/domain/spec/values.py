@@ -59,11 +59,19 @@ def join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def whole_number(text: str) -> int:
+    """The value of `text` (INTEGER's form); beyond 18 digits, a number beyond every limit
+    (int() refuses strings of over 4300 digits, and nothing here takes more than 18)."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("-").lstrip("0") or "0"
+    return sign * (10**19 if len(digits) > 18 else int(digits))
+
+
 def read_int(value: Any, field: str, *, lo: int, hi: int, text_ok: bool = False) -> int:
     if text_ok and isinstance(value, str):
         if not INTEGER.fullmatch(value):
             raise bad(field, f"'{field}' must be a whole number.")
-        value = int(value)
+        value = whole_number(value)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):  # a bool is an int to Python
