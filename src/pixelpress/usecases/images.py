@@ -283,6 +283,9 @@ async def find_download(
     ready = [v for v in variants if v.status is VariantStatus.READY]
     if variant is not None:
         ready = [v for v in ready if v.id == variant]
+    else:  # the latest the owner asked for: never a rendition, Pixelpress's own
+        levels = set(level_hashes(image))
+        ready = [v for v in ready if v.spec_hash not in levels]
     if not ready:
         raise NotFound("Processed image not available.", code="variant_not_available")
     chosen = ready[-1]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pixelpress.domain.errors import NotFound
 from pixelpress.domain.keys import card_key
 from pixelpress.domain.models import Image, ImageFormat, Page, Variant, VariantStatus
 from pixelpress.domain.spec import parse_spec
@@ -151,6 +152,9 @@ async def test_a_level_lost_from_storage_falls_back_to_the_original(world: World
 async def test_a_download_of_the_latest_variant_is_the_owners_not_a_level(world: World) -> None:
     alice = await world.user()
     image = await world.image(alice, 4000, 3000)
+    await world.work()
+    with pytest.raises(NotFound):  # only renditions so far: nothing the owner asked for
+        await find_download(image.id, None, user=alice, db=world.db)
     world.clock.advance(1)
     await request_transform(
         image.id, parse_spec({"rotate": 90, "format": "png"}), user=alice, db=world.db,
