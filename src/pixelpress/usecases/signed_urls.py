@@ -146,6 +146,11 @@ def read_signed(
     return _read(options, image, given, limits, now)
 
 
+def needs_lookup(signature: str, options: str) -> bool:
+    """Whether reading a URL looks anything up: it names presets, or it has no signature."""
+    return signature == UNSIGNED or bool(preset_names(options))
+
+
 async def read_url(
     signature: str,
     options: str,
@@ -159,11 +164,11 @@ async def read_url(
 ) -> SignedRequest:
     """`read_signed`, for any URL: one that names presets has them expanded for the image's
     owner; one without a signature (`-`) may name only public presets."""
-    unsigned = signature == UNSIGNED
-    if not unsigned and not preset_names(options):
+    if not needs_lookup(signature, options):
         return read_signed(
             signature, options, image, headers=headers, keys=keys, limits=limits, now=now
         )
+    unsigned = signature == UNSIGNED
     if unsigned:
         check_unsigned(options)  # before anything is looked up
     elif not signing.verify_url(list(keys.keys), f"{options}/{image}", signature):

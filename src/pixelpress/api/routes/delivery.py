@@ -27,9 +27,7 @@ from pixelpress.api.routing import api_router
 from pixelpress.api.streaming import file_headers, stored_response
 from pixelpress.api.strict import Strict
 from pixelpress.domain.models import ImageLimits, User
-from pixelpress.domain.presets import UNSIGNED
 from pixelpress.domain.spec import Hint, TransformSpec, parse_query, parse_spec
-from pixelpress.domain.spec.url import preset_names
 from pixelpress.ports import Cache, Database
 from pixelpress.services import Services
 from pixelpress.usecases import delivery, preset_expansion, signed_urls, transforms
@@ -139,9 +137,6 @@ async def read_signed_request(
     """What a URL asks for (its presets expanded for the image's owner), and the
     Cache-Control its answer carries. Forbidden when the signature is bad or expired, or an
     unsigned URL names anything but public presets."""
-    read = read_plain_request(services, params, headers)
-    if read is not None:
-        return read
     now = time.time()
     asked = await signed_urls.read_url(
         params["signature"],
@@ -161,7 +156,7 @@ def read_plain_request(
 ) -> tuple[signed_urls.SignedRequest, str] | None:
     """`read_signed_request` of a signed URL that names no preset, read with no lookup (the
     hit path in api/fastpath.py reads URLs this way); None for any other URL."""
-    if params["signature"] == UNSIGNED or preset_names(params["options"]):
+    if signed_urls.needs_lookup(params["signature"], params["options"]):
         return None
     now = time.time()
     asked = signed_urls.read_signed(
